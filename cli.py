@@ -1,0 +1,5 @@
+"""Command line of the Customer 360 service."""
+
+import typer
+
+app = typer.Typer()
