@@ -1,0 +1,168 @@
+"""One typed Settings object, read from `C360_*` environment variables and validated at start-up.
+
+Nested settings use `__`: `C360_CATALOG__URI`, `C360_KAFKA__BOOTSTRAP_SERVERS`. Sub-configs are passed
+down as arguments; nothing deeper in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigurationError
+
+ENV_PREFIX = "C360_"
+
+
+class Scope(StrEnum):
+    """What an API key may do; `pii:read` unmasks personal data."""
+
+    CUSTOMERS_READ = "customers:read"
+    PII_READ = "pii:read"
+    IDENTITY_WRITE = "identity:write"
+    INVENTORY_READ = "inventory:read"
+    RISK_READ = "risk:read"
+    PRIVACY_ADMIN = "privacy:admin"
+
+
+class CatalogSettings(BaseModel):
+    """Iceberg catalog: a SQL catalog on SQLite (default) or PostgreSQL, or a REST catalog."""
+
+    uri: str | None = Field(None, description="sqlite:///path, postgresql+psycopg://..., or http(s):// for REST")
+    name: str = "c360"
+    warehouse: str | None = Field(None, description="local directory or s3://bucket/prefix")
+    properties: dict[str, str] = Field(default_factory=dict, description="extra pyiceberg catalog properties")
+
+    @field_validator("uri")
+    @classmethod
+    def _known_scheme(cls, uri: str | None) -> str | None:
+        if uri is not None and urlparse(uri).scheme.split("+")[0] not in {
+            "sqlite",
+            "postgresql",
+            "http",
+            "https",
+        }:
+            raise ValueError("must start with sqlite://, postgresql://, postgresql+psycopg://, http:// or https://")
+        return uri
+
+
+class StoreSettings(BaseModel):
+    """Operational store (overrides, serving projection): SQLite by default, PostgreSQL by URL."""
+
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str | None) -> str | None:
+        if url is not None and urlparse(url).scheme.split("+")[0] not in {"sqlite", "postgresql"}:
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return url
+
+
+class PostgresSourceSettings(BaseModel):
+    """The ShopSphere web and till database."""
+
+    url: str | None = None
+    batch_size: int = Field(10_000, gt=0)
+
+
+class MongoSourceSettings(BaseModel):
+    """The marketplace order database."""
+
+    url: str | None = None
+    database: str = "shopsphere"
+    collection: str = "marketplace_orders"
+    batch_size: int = Field(5_000, gt=0)
+
+
+class KafkaSettings(BaseModel):
+    """The behavioural event stream."""
+
+    bootstrap_servers: str | None = None
+    events_topic: str = "shopsphere.events"
+    group_id: str = "c360-events"
+
+
+class IdentitySettings(BaseModel):
+    """Identity resolution knobs."""
+
+    default_region: str = Field("US", min_length=2, max_length=2, description="phone region for numbers without +")
+    junk_max_people: int = Field(
+        3, ge=2, description="an identifier shared by more distinct people than this is treated as junk"
+    )
+
+
+class ApiSettings(BaseModel):
+    """Where the REST API listens."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, gt=0, lt=65536)
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; see README.md for the table of variables."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
+
+    home: Path = Field(Path(".c360"), description="local state: catalog, warehouse and store by default")
+    log_level: str = "INFO"
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    postgres: PostgresSourceSettings = Field(default_factory=PostgresSourceSettings)
+    mongo: MongoSourceSettings = Field(default_factory=MongoSourceSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    api_keys: dict[str, list[Scope]] = Field(
+        default_factory=dict, description='JSON map of API key to scopes, e.g. {"k1": ["customers:read"]}'
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level.upper()
+
+    @field_validator("api_keys")
+    @classmethod
+    def _long_keys(cls, keys: dict[str, list[Scope]]) -> dict[str, list[Scope]]:
+        if short := [k for k in keys if len(k) < 16]:
+            raise ValueError(f"{len(short)} key(s) shorter than 16 characters; use `c360 keys new`")
+        return keys
+
+    @model_validator(mode="after")
+    def _default_locations(self) -> Settings:
+        """Put the catalog, warehouse and store under `home` unless configured elsewhere."""
+        home = self.home.expanduser()
+        if self.catalog.uri is None:
+            self.catalog.uri = f"sqlite:///{home / 'catalog.db'}"
+        if self.catalog.warehouse is None:
+            self.catalog.warehouse = str(home / "warehouse")
+        if self.store.url is None:
+            self.store.url = f"sqlite:///{home / 'store.db'}"
+        return self
+
+
+def env_name(loc: tuple[Any, ...]) -> str:
+    """The environment variable behind a validation error location: ('catalog', 'uri') -> C360_CATALOG__URI.
+
+    Locations inside `api_keys` stop at the variable: the rest would be the secret key itself.
+    """
+    if loc and loc[0] == "api_keys":
+        loc = loc[:1]
+    return ENV_PREFIX + "__".join(str(part).upper() for part in loc if not isinstance(part, int))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise ConfigurationError naming every bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{env_name(err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigurationError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,58 @@
+"""Read lakehouse tables into Arrow, Polars or DuckDB, now or as of a point in time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+from pyiceberg.expressions import ALWAYS_TRUE, BooleanExpression
+from pyiceberg.table import Table
+
+from core.errors import NotFoundError
+
+
+def snapshot_id_as_of(table: Table, when: datetime) -> int | None:
+    """The snapshot current at `when`; NotFoundError if the table did not exist yet."""
+    snapshot = table.snapshot_as_of_timestamp(int(when.timestamp() * 1000))
+    if snapshot is None:
+        raise NotFoundError(f"{'.'.join(table.name())} has no snapshot at or before {when.isoformat()}")
+    return snapshot.snapshot_id
+
+
+def read_arrow(
+    table: Table,
+    *,
+    row_filter: BooleanExpression | str = ALWAYS_TRUE,
+    columns: Sequence[str] | None = None,
+    as_of: datetime | None = None,
+) -> pa.Table:
+    """Scan a table (pushing the filter down to files) into Arrow."""
+    snapshot_id = snapshot_id_as_of(table, as_of) if as_of else None
+    selected = tuple(columns) if columns else ("*",)
+    return table.scan(row_filter=row_filter, selected_fields=selected, snapshot_id=snapshot_id).to_arrow()
+
+
+def read_polars(
+    table: Table,
+    *,
+    row_filter: BooleanExpression | str = ALWAYS_TRUE,
+    columns: Sequence[str] | None = None,
+    as_of: datetime | None = None,
+) -> pl.DataFrame:
+    """Scan a table into a Polars DataFrame."""
+    frame = pl.from_arrow(read_arrow(table, row_filter=row_filter, columns=columns, as_of=as_of))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def duckdb_over(
+    tables: Mapping[str, Table], connection: duckdb.DuckDBPyConnection | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with each table registered as a view of its current Arrow scan."""
+    con = connection or duckdb.connect()
+    for name, table in tables.items():
+        con.register(name, read_arrow(table))
+    return con

@@ -1,0 +1,148 @@
+"""Writes to lakehouse tables: conforming Arrow data, appends, overwrites and retried commits.
+
+Merges (upsert, delete by key, SCD Type 2) live in `lakehouse.merge`; every write here and there
+takes snapshot summary properties so a worker's progress commits atomically with its rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import pyarrow as pa
+from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.table import Table, Transaction
+
+from core.errors import CommitConflictError, SchemaEvolutionError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RETRYABLE = (CommitFailedException, ValidationException)
+
+
+@dataclass
+class WriteResult:
+    """What one write did, for logs, receipts and benchmarks."""
+
+    table: str
+    operation: str
+    rows_added: int = 0
+    rows_removed: int = 0
+    files_added: int = 0
+    files_removed: int = 0
+    files_probed: int = 0
+    snapshot_id: int | None = None
+    details: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        """True when the write changed table contents."""
+        return bool(self.rows_added or self.rows_removed or self.files_removed)
+
+
+def conform(target: pa.Schema, data: pa.Table) -> pa.Table:
+    """Reorder and cast `data` to the table's Arrow schema; absent optional columns become null.
+
+    Raises SchemaEvolutionError for columns the table lacks (evolve the table first) and ValueError
+    for a required column that is absent or holds nulls.
+    """
+    if unknown := [name for name in data.column_names if target.get_field_index(name) < 0]:
+        raise SchemaEvolutionError(f"columns not in the table schema: {unknown}")
+    arrays = []
+    for target_field in target:
+        if target_field.name in data.column_names:
+            column = data.column(target_field.name)
+            if column.type != target_field.type:
+                column = column.cast(target_field.type)
+            if not target_field.nullable and column.null_count:
+                raise ValueError(f"required column {target_field.name} has {column.null_count} null value(s)")
+        elif target_field.nullable:
+            column = pa.chunked_array([pa.nulls(len(data), target_field.type)])
+        else:
+            raise ValueError(f"required column {target_field.name} is missing")
+        arrays.append(column)
+    return pa.Table.from_arrays(arrays, schema=target).combine_chunks()
+
+
+def commit_with_retry(table: Table, operation: Callable[[Transaction], T], *, attempts: int = 5) -> T:
+    """Run `operation` in a fresh transaction and commit it, re-planning on commit conflicts.
+
+    pyiceberg already re-applies a commit when only the metadata pointer moved; a conflict it
+    cannot resolve (a file we rewrite was removed meanwhile, new rows for our keys) surfaces here,
+    and the whole operation is planned again on the refreshed table.
+    """
+    for attempt in range(1, attempts + 1):
+        table.refresh()
+        tx = table.transaction()
+        try:
+            result = operation(tx)
+            tx.commit_transaction()
+            if isinstance(result, WriteResult) and (snapshot := table.current_snapshot()) is not None:
+                result.snapshot_id = snapshot.snapshot_id
+            return result
+        except RETRYABLE as exc:
+            if attempt == attempts:
+                raise CommitConflictError(f"{'.'.join(table.name())}: commit failed {attempts} times: {exc}") from exc
+            wait = min(2.0, 0.05 * 2**attempt) * (1 + random.random())
+            logger.warning("commit conflict on %s (attempt %d), re-planning in %.2fs", table.name(), attempt, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def stage_append(tx: Transaction, data: pa.Table, properties: Mapping[str, str]) -> WriteResult:
+    """Stage an append of `data` (conformed to the table) in `tx`."""
+    before = _file_count(tx)
+    tx.append(data, snapshot_properties=dict(properties))
+    return WriteResult(
+        table=".".join(tx._table.name()),
+        operation="append",
+        rows_added=len(data),
+        files_added=_file_count(tx) - before,
+    )
+
+
+def append(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None = None) -> WriteResult:
+    """Append rows in one commit, with optional snapshot summary properties."""
+    conformed = conform(table.schema().as_arrow(), data)
+    return commit_with_retry(table, lambda tx: stage_append(tx, conformed, properties or {}))
+
+
+def replace_all(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None = None) -> WriteResult:
+    """Replace the whole table contents in one commit (gold tables rebuilt per run)."""
+    return overwrite(table, data, overwrite_filter=AlwaysTrue(), properties=properties)
+
+
+def overwrite(
+    table: Table,
+    data: pa.Table,
+    *,
+    overwrite_filter: BooleanExpression,
+    properties: Mapping[str, str] | None = None,
+) -> WriteResult:
+    """Delete the rows matching `overwrite_filter` and append `data`, in one commit."""
+    conformed = conform(table.schema().as_arrow(), data)
+
+    def run(tx: Transaction) -> WriteResult:
+        before = _file_count(tx)
+        tx.overwrite(conformed, overwrite_filter=overwrite_filter, snapshot_properties=dict(properties or {}))
+        return WriteResult(
+            table=".".join(table.name()),
+            operation="overwrite",
+            rows_added=len(conformed),
+            files_added=_file_count(tx) - before,
+        )
+
+    return commit_with_retry(table, run)
+
+
+def _file_count(tx: Transaction) -> int:
+    snapshot = tx.table_metadata.current_snapshot()
+    if snapshot is None or snapshot.summary is None:
+        return 0
+    return int(snapshot.summary.get("total-data-files", "0"))
