@@ -1,5 +1,131 @@
-"""Command line of the Customer 360 service."""
+"""`c360`: the command line of the Customer 360 service."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
-app = typer.Typer()
+import sample_data
+from core.config import Scope, Settings, load_settings
+from core.errors import C360Error
+from core.logging import configure_logging
+
+app = typer.Typer(help="ShopSphere Customer 360 on an Iceberg lakehouse.", no_args_is_help=True)
+console = Console(stderr=True)
+logger = logging.getLogger("c360")
+
+SAMPLE_DIR = Path(sample_data.__file__).resolve().parent
+DEMO_KEY_FILE = "demo_api_key"
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except C360Error as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log_level)
+    return settings
+
+
+def _demo_key(settings: Settings) -> str:
+    """The local demo key (kept under C360_HOME, created on first use) with every scope."""
+    from api.auth import new_api_key
+
+    path = settings.home / DEMO_KEY_FILE
+    if path.exists():
+        key = path.read_text().strip()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = new_api_key()
+        path.write_text(key + "\n")
+        os.chmod(path, 0o600)
+    settings.api_keys[key] = list(Scope)
+    return key
+
+
+@app.command()
+def run(
+    source: Annotated[Path, typer.Option(help="folder of source files")] = SAMPLE_DIR,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API when done")] = True,
+) -> None:
+    """Build the lakehouse from the sample (or --source), resolve customers, and serve the API."""
+    from pipeline import run_pipeline
+
+    settings = _settings()
+    with console.status("starting") as status:
+        report = run_pipeline(settings, source, step=lambda name: status.update(name))
+    _print_load(report.load)
+    console.print(
+        f"identity build {report.identity.build_id}: {report.identity.customers} customers "
+        f"from {report.identity.records} records ({report.identity.untrusted_identifiers} identifiers set aside)"
+    )
+    key = _demo_key(settings)
+    console.print(f"\nDemo API key (all scopes): [bold]{key}[/bold]")
+    base = f"http://{settings.api.host}:{settings.api.port}"
+    console.print(f'Try: curl -H "X-API-Key: {key}" "{base}/v1/customers?email=<an e-mail from users.csv>"')
+    console.print(f"Docs: {base}/docs")
+    if serve_api:
+        _serve(settings)
+
+
+def _print_load(load: object) -> None:
+    table = Table(title="loaded")
+    for column in ("entity", "read", "written", "quarantined", "duplicates"):
+        table.add_column(column, justify="right" if column != "entity" else "left")
+    for counts in load.entities:  # type: ignore[attr-defined]
+        table.add_row(
+            counts.entity, *(str(getattr(counts, c)) for c in ("read", "written", "quarantined", "duplicates"))
+        )
+    console.print(table)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from api.main import create_app
+
+    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_config=None)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the REST API (keys from C360_API_KEYS, plus the local demo key if one was created)."""
+    settings = _settings()
+    if (settings.home / DEMO_KEY_FILE).exists():
+        _demo_key(settings)
+    _serve(settings)
+
+
+@app.command()
+def generate(
+    customers: Annotated[int, typer.Option(min=1, help="number of people to generate")] = 300,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("generated"),
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+) -> None:
+    """Generate messy omnichannel source data with ground truth (deterministic for a seed)."""
+    from sample_data.generate import generate as generate_files
+
+    counts = generate_files(out, customers=customers, seed=seed)
+    for name, rows in counts.items():
+        console.print(f"{name}: {rows}")
+
+
+@app.command()
+def keys(scopes: Annotated[list[Scope], typer.Argument(help="scopes of the new key")]) -> None:
+    """Print a new API key and the C360_API_KEYS entry that grants it `scopes`."""
+    from api.auth import new_api_key
+
+    key = new_api_key()
+    entry = ", ".join(f'"{s.value}"' for s in scopes)
+    typer.echo(f"{key}\nC360_API_KEYS='{{\"{key}\": [{entry}]}}'")
+
+
+if __name__ == "__main__":
+    app()

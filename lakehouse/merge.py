@@ -23,13 +23,13 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThanOrEqual
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import DataScan, FileScanTask, Table, Transaction
 from pyiceberg.types import IntegerType, LongType, StringType
 
 from lakehouse.merge_rules import ROW_INDEX, DeleteRule, MergeRule, Scd2Rule, UpsertRule
-from lakehouse.write import WriteResult, commit_with_retry, conform
+from lakehouse.write import WriteResult, commit_with_retry, conform, write_data_files
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def upsert(
     key: tuple[str, ...] | None = None,
     ignore_columns: tuple[str, ...] = (),
     properties: Mapping[str, str] | None = None,
+    commit_empty: bool = False,
 ) -> WriteResult:
     """Insert new keys and replace changed rows of existing keys; unchanged rows are left alone.
 
@@ -61,10 +62,15 @@ def upsert(
         key: key columns; defaults to the table's identifier fields.
         ignore_columns: columns whose difference alone does not make a row "changed" (lineage).
         properties: snapshot summary properties committed with the rows.
+        commit_empty: commit a snapshot carrying `properties` even when no row changed.
     """
     incoming = conform(table.schema().as_arrow(), data)
     keys = key or _identifier_columns(table)
-    return _run(table, lambda: UpsertRule(incoming, keys, ignore_columns=ignore_columns), "upsert", properties)
+
+    def rule() -> MergeRule:
+        return UpsertRule(incoming, keys, ignore_columns=ignore_columns)
+
+    return _run(table, rule, "upsert", properties, commit_empty)
 
 
 def delete_keys(
@@ -72,12 +78,13 @@ def delete_keys(
     keys: pa.Table,
     *,
     properties: Mapping[str, str] | None = None,
+    commit_empty: bool = False,
 ) -> WriteResult:
     """Delete every row whose key columns (the columns of `keys`) match one of the given key tuples."""
     key_names = tuple(keys.column_names)
     target = table.schema().as_arrow()
     typed = pa.table({name: keys.column(name).cast(target.field(name).type) for name in key_names})
-    return _run(table, lambda: DeleteRule(typed, key_names), "delete", properties)
+    return _run(table, lambda: DeleteRule(typed, key_names), "delete", properties, commit_empty)
 
 
 def scd2_merge(
@@ -91,6 +98,7 @@ def scd2_merge(
     hash_column: str = "attr_hash",
     ignore_columns: tuple[str, ...] = (),
     properties: Mapping[str, str] | None = None,
+    commit_empty: bool = False,
 ) -> WriteResult:
     """Merge new states of entities into an SCD Type 2 table.
 
@@ -104,7 +112,7 @@ def scd2_merge(
     def rule() -> MergeRule:
         return Scd2Rule(incoming, key, columns=columns, ignore_columns=ignore_columns)
 
-    return _run(table, rule, "scd2", properties)
+    return _run(table, rule, "scd2", properties, commit_empty)
 
 
 def _identifier_columns(table: Table) -> tuple[str, ...]:
@@ -116,18 +124,32 @@ def _identifier_columns(table: Table) -> tuple[str, ...]:
 
 
 def _run(
-    table: Table, make_rule: Callable[[], MergeRule], operation: str, properties: Mapping[str, str] | None
+    table: Table,
+    make_rule: Callable[[], MergeRule],
+    operation: str,
+    properties: Mapping[str, str] | None,
+    commit_empty: bool,
 ) -> WriteResult:
     def attempt(tx: Transaction) -> WriteResult:
-        return stage_merge(tx, table, make_rule(), operation, properties or {})
+        return stage_merge(tx, table, make_rule(), operation, properties or {}, commit_empty=commit_empty)
 
     return commit_with_retry(table, attempt)
 
 
 def stage_merge(
-    tx: Transaction, table: Table, rule: MergeRule, operation: str, properties: Mapping[str, str]
+    tx: Transaction,
+    table: Table,
+    rule: MergeRule,
+    operation: str,
+    properties: Mapping[str, str],
+    *,
+    commit_empty: bool = False,
 ) -> WriteResult:
-    """Stage one merge in `tx` (so several operations can share one commit); see the module docstring."""
+    """Stage one merge in `tx` (so several operations can share one commit); see the module docstring.
+
+    A merge that changes nothing commits nothing, unless `commit_empty` asks for a snapshot that
+    only carries `properties` (a worker advancing its watermark past unchanged rows).
+    """
     result = WriteResult(table=".".join(table.name()), operation=operation)
     producer = tx.update_snapshot(snapshot_properties=dict(properties)).overwrite()
     conflict_filter = _key_range_filter(tx, rule)
@@ -152,12 +174,12 @@ def stage_merge(
     inserts = rule.finalize()
     result.rows_added = rule.rows_written + len(inserts)
     if len(inserts):
-        for data_file in _write(tx, table, inserts, producer.commit_uuid, counter):
+        for data_file in write_data_files(tx, table, inserts, producer.commit_uuid, counter):
             producer.append_data_file(data_file)
             result.files_added += 1
     if result.files_added or result.files_removed:
         producer.commit()
-    elif properties:
+    elif properties and commit_empty:
         tx.update_snapshot(snapshot_properties=dict(properties)).fast_append().commit()
     result.details = rule.details()
     logger.debug("%s %s: %s", operation, result.table, result)
@@ -221,23 +243,5 @@ def _rewrite_files(
             survivors = rows.filter(keep).drop_columns([ROW_INDEX])
             if len(replacement):
                 survivors = pa.concat_tables([survivors, conform(survivors.schema, replacement)])
-            new_files = list(_write(tx, table, survivors, write_uuid, counter)) if len(survivors) else []
+            new_files = list(write_data_files(tx, table, survivors, write_uuid, counter)) if len(survivors) else []
             yield _Rewrite(old=task.file, new=new_files, rows_removed=len(removed))
-
-
-def _write(
-    tx: Transaction, table: Table, rows: pa.Table, write_uuid: uuid.UUID, counter: Iterator[int]
-) -> Iterator[DataFile]:
-    """Write rows (sorted by the table's sort order) as data files of the current partition spec."""
-    metadata = tx.table_metadata
-    rows = conform(metadata.schema().as_arrow(), rows)
-    sort_names = [metadata.schema().find_column_name(f.source_id) for f in metadata.sort_order().fields]
-    if sort_names:
-        rows = rows.sort_by([(name, "ascending") for name in sort_names if name])
-    yield from _dataframe_to_data_files(
-        table_metadata=metadata,
-        df=rows,
-        io=table.io,
-        write_uuid=write_uuid,
-        counter=counter,  # type: ignore[arg-type]
-    )

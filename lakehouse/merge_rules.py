@@ -21,7 +21,8 @@ def key_column(rows: pa.Table, key: tuple[str, ...]) -> pa.Array:
     if len(key) == 1:
         return rows.column(key[0]).combine_chunks()
     parts = [pc.fill_null(pc.cast(rows.column(name), pa.large_string()), "\x00") for name in key]
-    return pc.binary_join_element_wise(*parts, "\x1f")
+    joined = pc.binary_join_element_wise(*parts, pa.scalar("\x1f", pa.large_string()))
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
 def _last_per_key(rows: pa.Table, key: list[str]) -> pa.Table:

@@ -8,10 +8,12 @@ from datetime import datetime
 import duckdb
 import polars as pl
 import pyarrow as pa
-from pyiceberg.expressions import ALWAYS_TRUE, BooleanExpression
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.table import Table
 
 from core.errors import NotFoundError
+
+ALWAYS_TRUE = AlwaysTrue()
 
 
 def snapshot_id_as_of(table: Table, when: datetime) -> int | None:

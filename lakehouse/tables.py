@@ -28,15 +28,17 @@ from pyiceberg.types import (
     DateType,
     DecimalType,
     DoubleType,
+    FloatType,
     IcebergType,
     IntegerType,
     LongType,
     NestedField,
     StringType,
+    TimestampType,
     TimestamptzType,
 )
 
-from core.errors import NoSuchTableError
+from core.errors import NoSuchTableError, SchemaEvolutionError
 from schema.lake import BASE_PROPERTIES
 from schema.model import Column, TableDef
 
@@ -52,6 +54,15 @@ _PRIMITIVES: dict[str, IcebergType] = {
     "string": StringType(),
 }
 _FIRST_PARTITION_FIELD_ID = 1000
+_ARROW_TO_ICEBERG = (
+    (pa.types.is_boolean, BooleanType()),
+    (lambda t: pa.types.is_integer(t) and t.bit_width <= 32, IntegerType()),
+    (pa.types.is_integer, LongType()),
+    (pa.types.is_float32, FloatType()),
+    (pa.types.is_floating, DoubleType()),
+    (pa.types.is_date, DateType()),
+    (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t), StringType()),
+)
 
 
 def iceberg_type(column: Column) -> IcebergType:
@@ -164,3 +175,68 @@ def load_table(catalog: Catalog, table: TableDef) -> Table:
 def arrow_schema(table: Table) -> pa.Schema:
     """The Arrow schema rows must have to be written to `table` (field ids in the metadata)."""
     return table.schema().as_arrow()
+
+
+def iceberg_type_of(arrow_type: pa.DataType) -> IcebergType | None:
+    """The Iceberg primitive for an Arrow type; None for the null type (no information)."""
+    if pa.types.is_null(arrow_type):
+        return None
+    if pa.types.is_decimal(arrow_type):
+        return DecimalType(arrow_type.precision, arrow_type.scale)
+    if pa.types.is_timestamp(arrow_type):
+        return TimestamptzType() if arrow_type.tz else TimestampType()
+    for check, iceberg in _ARROW_TO_ICEBERG:
+        if check(arrow_type):
+            return iceberg
+    raise SchemaEvolutionError(f"unsupported column type {arrow_type}")
+
+
+def _fits(current: IcebergType, wanted: IcebergType) -> str:
+    """'same', 'widen' (Iceberg promotion), 'narrower' (casts into current) or 'incompatible'."""
+    if current == wanted:
+        return "same"
+    promotions = {(IntegerType(), LongType()), (FloatType(), DoubleType())}
+    if (current, wanted) in promotions:
+        return "widen"
+    if (wanted, current) in promotions:
+        return "narrower"
+    if isinstance(current, DecimalType) and isinstance(wanted, DecimalType) and current.scale == wanted.scale:
+        return "widen" if wanted.precision > current.precision else "narrower"
+    if isinstance(current, DecimalType) and isinstance(wanted, (IntegerType, LongType)):
+        return "narrower"
+    return "incompatible"
+
+
+def evolve_to(table: Table, incoming: pa.Schema) -> list[str]:
+    """Evolve `table` so rows of `incoming` fit: add new columns, widen types; refuse the rest.
+
+    Widening follows Iceberg's promotion rules (int to long, float to double, a decimal of larger
+    precision). A narrowing or a type swap (text into a number) would make old files unreadable, so
+    it raises SchemaEvolutionError and leaves the table unchanged. Returns the changes made.
+    """
+    schema = table.schema()
+    present = {f.name: f.field_type for f in schema.fields}
+    added: list[tuple[str, IcebergType]] = []
+    widened: list[tuple[str, IcebergType]] = []
+    for arrow_field in incoming:
+        wanted = iceberg_type_of(arrow_field.type)
+        if arrow_field.name not in present:
+            added.append((arrow_field.name, wanted or StringType()))
+            continue
+        verdict = "same" if wanted is None else _fits(present[arrow_field.name], wanted)
+        if verdict == "incompatible":
+            raise SchemaEvolutionError(
+                f"{'.'.join(table.name())}.{arrow_field.name}: {wanted} does not fit {present[arrow_field.name]}"
+            )
+        if verdict == "widen" and wanted is not None:
+            widened.append((arrow_field.name, wanted))
+    if not added and not widened:
+        return []
+    with table.update_schema() as update:
+        for name, iceberg in added:
+            update.add_column(name, iceberg)
+        for name, iceberg in widened:
+            update.update_column(name, field_type=iceberg)  # type: ignore[arg-type]
+    changes = [f"added {n} {t}" for n, t in added] + [f"widened {n} to {t}" for n, t in widened]
+    logger.info("schema of %s evolved: %s", ".".join(table.name()), "; ".join(changes))
+    return changes

@@ -6,17 +6,21 @@ takes snapshot summary properties so a worker's progress commits atomically with
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.table import Table, Transaction
+from pyiceberg.io.pyarrow import _dataframe_to_data_files
+from pyiceberg.manifest import DataFile
+from pyiceberg.table import DataScan, Table, Transaction
 
 from core.errors import CommitConflictError, SchemaEvolutionError
 
@@ -114,8 +118,29 @@ def append(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None
 
 
 def replace_all(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None = None) -> WriteResult:
-    """Replace the whole table contents in one commit (gold tables rebuilt per run)."""
-    return overwrite(table, data, overwrite_filter=AlwaysTrue(), properties=properties)
+    """Replace the whole table contents with `data` in one snapshot (gold tables rebuilt per run).
+
+    Every live data file is dropped and the new files added by one overwrite, so readers see the
+    old contents or the new, and no row filter is evaluated.
+    """
+    conformed = conform(table.schema().as_arrow(), data)
+
+    def run(tx: Transaction) -> WriteResult:
+        result = WriteResult(table=".".join(table.name()), operation="replace", rows_added=len(conformed))
+        producer = tx.update_snapshot(snapshot_properties=dict(properties or {})).overwrite()
+        producer.delete_by_predicate(AlwaysTrue())
+        for task in DataScan(table_metadata=tx.table_metadata, io=table.io).plan_files():
+            producer.delete_data_file(task.file)
+            result.files_removed += 1
+            result.rows_removed += task.file.record_count
+        if len(conformed):
+            for data_file in write_data_files(tx, table, conformed, producer.commit_uuid, itertools.count(0)):
+                producer.append_data_file(data_file)
+                result.files_added += 1
+        producer.commit()
+        return result
+
+    return commit_with_retry(table, run)
 
 
 def overwrite(
@@ -146,3 +171,25 @@ def _file_count(tx: Transaction) -> int:
     if snapshot is None or snapshot.summary is None:
         return 0
     return int(snapshot.summary.get("total-data-files", "0"))
+
+
+def write_data_files(
+    tx: Transaction, table: Table, rows: pa.Table, write_uuid: uuid.UUID, counter: Iterator[int]
+) -> Iterator[DataFile]:
+    """Write rows, sorted by the table's sort order, as data files of the current partition spec.
+
+    pyiceberg does not apply the sort order itself; sorted files keep key bounds narrow, which is
+    what lets merges and point reads skip files.
+    """
+    metadata = tx.table_metadata
+    rows = conform(metadata.schema().as_arrow(), rows)
+    sort_names = [metadata.schema().find_column_name(f.source_id) for f in metadata.sort_order().fields]
+    if sort_names:
+        rows = rows.sort_by([(name, "ascending") for name in sort_names if name])
+    yield from _dataframe_to_data_files(
+        table_metadata=metadata,
+        df=rows,
+        io=table.io,
+        write_uuid=write_uuid,
+        counter=counter,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,59 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), mapped in one place."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import C360Error, CommitConflictError, ConfigurationError, InvalidInputError, NotFoundError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+_STATUS_BY_ERROR: tuple[tuple[type[C360Error], int], ...] = (
+    (NotFoundError, 404),
+    (InvalidInputError, 422),
+    (CommitConflictError, 409),
+    (ConfigurationError, 503),
+)
+
+
+def problem(
+    status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A problem-details response."""
+    body = {"type": "about:blank", "title": title or HTTPStatus(status).phrase, "status": status, "detail": detail}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_for(error: C360Error) -> int:
+    """The HTTP status of a domain error; unknown families are server errors."""
+    for family, status in _STATUS_BY_ERROR:
+        if isinstance(error, family):
+            return status
+    return 500
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+
+    @app.exception_handler(C360Error)
+    async def domain_error(_request: Request, exc: C360Error) -> JSONResponse:
+        status = status_for(exc)
+        if status >= 500:
+            logger.error("request failed: %s", type(exc).__name__)
+        return problem(status, str(exc) if status < 500 else "internal error")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        return problem(422, detail)

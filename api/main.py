@@ -1,0 +1,40 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import customers, health
+from core.config import Settings
+from core.db import make_engine
+from lakehouse.lake import Lake
+
+DESCRIPTION = """Customer 360 over the ShopSphere lakehouse.
+
+Send an API key in the `X-API-Key` header. Keys carry scopes: `customers:read` to read profiles,
+`pii:read` to see personal values unmasked. Errors are `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """An app serving the store and catalog named by `settings`."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(str(settings.store.url))
+        app.state.engine = engine
+        app.state.lake = cache(lambda: Lake.open(settings.catalog))
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="ShopSphere Customer 360", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(customers.router)
+    return app

@@ -1,0 +1,123 @@
+"""The identity graph: records and identifiers as nodes, shared identifiers as the links.
+
+Two records belong to one person when a path of shared, trustworthy identifiers joins them. An
+identifier is not trusted when it is a known junk value (`0000000000`, `none@none.com`) or when the
+data shows it shared: by clearly different names (a household e-mail: linked to each member as a
+household identifier, never merging them) or by more accounts than one person holds (a till's
+default phone, the store kiosk's device id). Such identifiers are kept out of the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+import polars as pl
+from rapidfuzz import fuzz
+
+from identity.normalize import canonical_first_name, is_junk, normalize_name
+
+RecordNode = tuple[str, str]  # ("record", record_id)
+IdentifierNode = tuple[str, str, str]  # ("identifier", kind, value)
+# Identifier kinds that tell people apart when counting how many people share an identifier.
+PERSON_KINDS = ("user_id", "loyalty_id")
+# Two names this similar (rapidfuzz ratio, 0-100) are one person typed twice.
+NAME_SIMILARITY = 80.0
+# A device seen with two accounts is a shared computer, not proof the accounts are one person.
+MAX_PEOPLE_BY_KIND = {"device_id": 1}
+# Kinds that make a component a customer; a device alone is an anonymous visitor.
+CUSTOMER_KINDS = frozenset({"email", "phone", "loyalty_id", "user_id", "marketplace_buyer_id"})
+
+
+def record_node(record_id: str) -> RecordNode:
+    """The graph node of a record."""
+    return ("record", record_id)
+
+
+def identifier_node(kind: str, value: str) -> IdentifierNode:
+    """The graph node of a normalised identifier."""
+    return ("identifier", kind, value)
+
+
+def _same_person(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Names close enough to be one person typed twice: nicknames, accents and typos forgiven."""
+    return fuzz.ratio(a[0], b[0]) >= NAME_SIMILARITY and fuzz.ratio(a[1], b[1]) >= NAME_SIMILARITY
+
+
+def count_people(names: list[tuple[str, str]]) -> int:
+    """How many distinct people a list of (canonical first, normalised last) names describes."""
+    clusters: list[tuple[str, str]] = []
+    for name in sorted(set(names)):
+        if not any(_same_person(name, seen) for seen in clusters):
+            clusters.append(name)
+    return len(clusters)
+
+
+def _named_people(records: pl.DataFrame, identifiers: pl.DataFrame) -> pl.DataFrame:
+    """(kind, value, named_people): distinct people by name among the records carrying each identifier."""
+    names = records.select(
+        "record_id",
+        pl.col("first_name").map_elements(canonical_first_name, return_dtype=pl.String).alias("first"),
+        pl.col("last_name").map_elements(normalize_name, return_dtype=pl.String).alias("last"),
+    ).filter(pl.col("first").is_not_null() & pl.col("last").is_not_null())
+    grouped = (
+        identifiers.join(names, on="record_id")
+        .group_by("kind", "value")
+        .agg(pl.struct("first", "last").unique().alias("names"))
+        .filter(pl.col("names").list.len() > 1)
+    )
+    counts = [count_people([(n["first"], n["last"]) for n in row]) for row in grouped["names"].to_list()]
+    return grouped.select("kind", "value").with_columns(pl.Series("named_people", counts, pl.Int64))
+
+
+def _id_people(identifiers: pl.DataFrame) -> pl.DataFrame:
+    """(kind, value, id_people): the most distinct user or loyalty ids among records carrying each identifier."""
+    person_ids = identifiers.filter(pl.col("kind").is_in(PERSON_KINDS)).select(
+        "record_id", pl.col("kind").alias("pkind"), pl.col("value").alias("pvalue")
+    )
+    pairs = identifiers.join(person_ids, on="record_id").filter(pl.col("pkind") != pl.col("kind"))
+    per_kind = pairs.group_by("kind", "value", "pkind").agg(pl.col("pvalue").n_unique().alias("n"))
+    return per_kind.group_by("kind", "value").agg(pl.col("n").max().alias("id_people"))
+
+
+def untrusted_identifiers(
+    records: pl.DataFrame, identifiers: pl.DataFrame, *, max_people: int
+) -> dict[IdentifierNode, str]:
+    """Identifiers kept out of the graph, with the reason.
+
+    - `junk_value`: on the built-in junk list;
+    - `household_N_people`: carried by records of N clearly different names (a family e-mail);
+    - `shared_by_N_people`: carried by more distinct accounts or loyalty cards than `max_people`
+      allows (a till's default phone; for devices, more than one account: a shared computer).
+    """
+    reasons: dict[IdentifierNode, str] = {}
+    for kind, value in identifiers.select("kind", "value").unique().iter_rows():
+        if is_junk(kind, value):  # type: ignore[arg-type]
+            reasons[identifier_node(kind, value)] = "junk_value"
+    for kind, value, people in _named_people(records, identifiers).filter(pl.col("named_people") > 1).iter_rows():
+        reasons.setdefault(identifier_node(kind, value), f"household_{people}_people")
+    limits = pl.col("kind").replace_strict(MAX_PEOPLE_BY_KIND, default=max_people, return_dtype=pl.Int64)
+    for kind, value, people in _id_people(identifiers).filter(pl.col("id_people") > limits).iter_rows():
+        reasons.setdefault(identifier_node(kind, value), f"shared_by_{people}_people")
+    return reasons
+
+
+def build_graph(record_ids: Iterable[str], identifiers: pl.DataFrame, excluded: Iterable[IdentifierNode]) -> nx.Graph:
+    """Records and trusted identifiers, an edge wherever a record carries an identifier."""
+    graph = nx.Graph()
+    graph.add_nodes_from(record_node(r) for r in record_ids)
+    skip = set(excluded)
+    for record_id, kind, value in identifiers.select("record_id", "kind", "value").iter_rows():
+        node = identifier_node(kind, value)
+        if node not in skip:
+            graph.add_edge(record_node(record_id), node, rule=f"exact:{kind}")
+    return graph
+
+
+def customer_components(graph: nx.Graph) -> list[set[RecordNode | IdentifierNode]]:
+    """Connected components that describe a customer (at least one identifier beyond devices)."""
+    found = []
+    for component in nx.connected_components(graph):
+        if any(node[0] == "identifier" and node[1] in CUSTOMER_KINDS for node in component):
+            found.append(component)
+    return found

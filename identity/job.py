@@ -1,0 +1,65 @@
+"""The identity job: conformed tables in, `gold.customers` and `gold.identity_links` out."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import polars as pl
+
+from identity.records import device_records, identifiers, order_records, user_records
+from identity.resolve import Resolution, resolve
+from lakehouse import write
+from lakehouse.lake import Lake
+from lakehouse.query import read_arrow
+from schema import lake as tables
+from schema.lake import PROP_BUILD_ID
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IdentityReport:
+    """What a resolution run produced."""
+
+    build_id: str
+    records: int
+    customers: int
+    links: int
+    untrusted_identifiers: int
+
+
+def new_build_id(now: datetime | None = None) -> str:
+    """A sortable, unique id for one build of the gold layer."""
+    return f"{(now or datetime.now(UTC)):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def load_records(lake: Lake, *, default_region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Identity records and their normalised identifiers from every conformed table."""
+    users = read_arrow(lake.table(tables.USERS))
+    orders = read_arrow(lake.table(tables.ORDERS), row_filter="is_deleted == false")
+    events = read_arrow(lake.table(tables.EVENTS), columns=("device_id", "user_id", "event_ts"))
+    records = pl.concat([user_records(users), order_records(orders), device_records(events)], how="vertical_relaxed")
+    return records, identifiers(records, default_region=default_region)
+
+
+def run_identity(
+    lake: Lake, *, default_region: str, max_people: int, build_id: str
+) -> tuple[IdentityReport, Resolution]:
+    """Resolve every record and replace the gold identity tables in two commits tagged with `build_id`."""
+    records, found = load_records(lake, default_region=default_region)
+    resolution = resolve(records, found, max_people=max_people, default_region=default_region, build_id=build_id)
+    props = {PROP_BUILD_ID: build_id}
+    write.replace_all(lake.table(tables.CUSTOMERS), resolution.customers.to_arrow(), properties=props)
+    write.replace_all(lake.table(tables.IDENTITY_LINKS), resolution.links.to_arrow(), properties=props)
+    report = IdentityReport(
+        build_id=build_id,
+        records=records["record_id"].n_unique(),
+        customers=len(resolution.customers),
+        links=len(resolution.links),
+        untrusted_identifiers=len(resolution.untrusted),
+    )
+    logger.info("identity build %s: %s", build_id, report)
+    return report, resolution

@@ -1,0 +1,128 @@
+"""Identity records: what each conformed row says about a person, as plain frames.
+
+A record is one source row that describes someone (a user account, an order, a device seen
+logging in); it carries identifiers (normalised here, once) and attributes for survivorship.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import polars as pl
+import pyarrow as pa
+
+from identity.normalize import (
+    is_relay_email,
+    normalize_device_id,
+    normalize_email,
+    normalize_identifier,
+    normalize_loyalty_id,
+    normalize_phone,
+    normalize_user_id,
+)
+
+IDENTIFIER_KINDS = ("email", "phone", "loyalty_id", "user_id", "device_id", "marketplace_buyer_id")
+ATTRIBUTES = ("first_name", "last_name", "email", "phone", "dob", "street", "city", "postcode", "country", "loyalty_id")
+RECORD_COLUMNS = ("record_id", "source", "record_key", "seen_at", *ATTRIBUTES)
+# Lower ranks win survivorship ties and anchor customer ids: an account beats an order beats a device.
+SOURCE_RANK = {"users": 0, "orders": 1, "devices": 2}
+
+
+def _frame(rows: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(rows)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _text(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.String)
+
+
+def user_records(users: pa.Table) -> pl.DataFrame:
+    """One record per user account; every SCD2 version contributes identifiers, the latest its attributes."""
+    frame = _frame(users).sort("valid_from")
+    return frame.select(
+        pl.concat_str(pl.lit("users:"), _text("user_id")).alias("record_id"),
+        pl.lit("users").alias("source"),
+        _text("user_id").alias("record_key"),
+        pl.col("updated_at").alias("seen_at"),
+        *[_text(a) for a in ATTRIBUTES],
+        _text("user_id").alias("user_id"),
+        pl.lit(None, pl.String).alias("device_id"),
+        pl.lit(None, pl.String).alias("marketplace_buyer_id"),
+    )
+
+
+def order_records(orders: pa.Table) -> pl.DataFrame:
+    """One record per order: the identifiers typed at checkout, the till or the marketplace."""
+    frame = _frame(orders)
+    first, last = _split_name(pl.col("buyer_name"))
+    return frame.select(
+        pl.concat_str(pl.lit("orders:"), pl.col("order_id")).alias("record_id"),
+        pl.lit("orders").alias("source"),
+        pl.col("order_id").alias("record_key"),
+        pl.col("updated_at").alias("seen_at"),
+        first.alias("first_name"),
+        last.alias("last_name"),
+        _text("email"),
+        _text("phone"),
+        pl.lit(None, pl.Date).alias("dob"),
+        pl.col("ship_street").alias("street"),
+        pl.col("ship_city").alias("city"),
+        pl.col("ship_postcode").alias("postcode"),
+        pl.col("ship_country").alias("country"),
+        _text("loyalty_id"),
+        _text("user_id").alias("user_id"),
+        _text("device_id"),
+        _text("marketplace_buyer_id"),
+    )
+
+
+def device_records(events: pa.Table) -> pl.DataFrame:
+    """One record per (device, user) pair seen in events; anonymous devices have no user."""
+    frame = _frame(events).filter(pl.col("device_id").is_not_null())
+    pairs = frame.group_by("device_id", "user_id").agg(pl.col("event_ts").max().alias("seen_at"))
+    key = pl.concat_str(pl.col("device_id"), pl.lit("|"), _text("user_id").fill_null("anonymous"))
+    nulls = [pl.lit(None, pl.String).alias(a) for a in ATTRIBUTES if a != "dob"]
+    return pairs.select(
+        pl.concat_str(pl.lit("devices:"), key).alias("record_id"),
+        pl.lit("devices").alias("source"),
+        key.alias("record_key"),
+        "seen_at",
+        *nulls,
+        pl.lit(None, pl.Date).alias("dob"),
+        _text("user_id").alias("user_id"),
+        pl.col("device_id"),
+        pl.lit(None, pl.String).alias("marketplace_buyer_id"),
+    ).select(*RECORD_COLUMNS, "user_id", "device_id", "marketplace_buyer_id")
+
+
+def _split_name(full: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """First and last name from a 'First Last' string (marketplace buyers give one field)."""
+    parts = full.str.strip_chars().str.split(" ")
+    return parts.list.first(), pl.when(parts.list.len() > 1).then(parts.list.last()).otherwise(None)
+
+
+def identifiers(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
+    """Long table (record_id, kind, value) of normalised identifiers; relay e-mails are not identifiers."""
+    normalisers: dict[str, Callable[[str], str | None]] = {
+        "email": _cached(lambda v: None if is_relay_email(v) else normalize_email(v)),
+        "phone": _cached(lambda v: normalize_phone(v, default_region)),
+        "loyalty_id": _cached(normalize_loyalty_id),
+        "user_id": _cached(normalize_user_id),
+        "device_id": _cached(normalize_device_id),
+        "marketplace_buyer_id": _cached(lambda v: normalize_identifier("marketplace_buyer_id", v)),
+    }
+    parts = []
+    for kind, normaliser in normalisers.items():
+        column = records.select("record_id", pl.col(kind).alias("raw")).filter(pl.col("raw").is_not_null())
+        values = [normaliser(v) for v in column["raw"].to_list()]
+        parts.append(column.with_columns(pl.Series("value", values, pl.String), pl.lit(kind).alias("kind")))
+    found = pl.concat(parts).filter(pl.col("value").is_not_null())
+    return found.select("record_id", "kind", "value").unique(maintain_order=True)
+
+
+def _cached(function: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    """Normalise each distinct raw value once (phone parsing dominates otherwise)."""
+    return lru_cache(maxsize=1 << 20)(lambda value: function(value))

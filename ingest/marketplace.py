@@ -1,0 +1,261 @@
+"""Marketplace documents (Amazon, eBay, Walmart shapes) mapped to one order model.
+
+Each platform names the same facts differently and its shape drifts over time; a mapper pulls the
+known facts out, keeps everything else in `extra`, and raises MappingError with the field and the
+reason when a fact is missing or malformed, so the document goes to quarantine instead of a guess.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ingest.validate import INVALID_TYPE, INVALID_VALUE, MISSING_FIELD
+
+PLATFORMS = ("amazon", "ebay", "walmart")
+
+
+class MappingError(ValueError):
+    """Raised when a document lacks a fact or holds one of the wrong type."""
+
+    def __init__(self, reason_code: str, column: str, message: str):
+        super().__init__(message)
+        self.reason_code = reason_code
+        self.column = column
+
+
+@dataclass
+class Line:
+    """One order line as the platform described it."""
+
+    title: str | None
+    quantity: int
+    unit_price: Decimal | None
+
+
+@dataclass
+class MarketplaceOrder:
+    """The facts every platform's document yields."""
+
+    platform: str
+    marketplace_order_id: str
+    doc_id: str
+    buyer_handle: str | None
+    buyer_email: str | None
+    buyer_name: str | None
+    phone: str | None
+    street: str | None
+    city: str | None
+    postcode: str | None
+    country: str | None
+    status: str | None
+    currency: str | None
+    total_amount: Decimal
+    order_ts: datetime
+    updated_at: datetime
+    lines: list[Line] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def buyer_id(self) -> str | None:
+        """platform:handle, the marketplace buyer identifier."""
+        return f"{self.platform}:{self.buyer_handle.strip().lower()}" if self.buyer_handle else None
+
+
+def _path(doc: dict[str, Any], dotted: str) -> Any:
+    value: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            raise MappingError(INVALID_TYPE, dotted, f"{dotted}: expected an object at {part!r}")
+        value = value.get(part)
+    return value
+
+
+def _text(doc: dict[str, Any], dotted: str, *, required: bool = False) -> str | None:
+    value = _path(doc, dotted)
+    if value is None or value == "":
+        if required:
+            raise MappingError(MISSING_FIELD, dotted, f"{dotted} is required")
+        return None
+    if isinstance(value, (dict, list)):
+        raise MappingError(INVALID_TYPE, dotted, f"{dotted}: expected text, got {type(value).__name__}")
+    return str(value).strip() or None
+
+
+def _money(value: Any, where: str) -> Decimal:
+    if isinstance(value, (dict, list, bool)) or value is None:
+        raise MappingError(INVALID_TYPE, where, f"{where}: expected an amount, got {value!r:.40}")
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation as exc:
+        raise MappingError(INVALID_TYPE, where, f"{where}: {value!r:.40} is not an amount") from exc
+    if amount < 0:
+        raise MappingError(INVALID_VALUE, where, f"{where}: negative amount")
+    return amount
+
+
+def _quantity(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise MappingError(INVALID_TYPE, where, f"{where}: expected a whole number, got {value!r:.40}")
+    try:
+        quantity = int(value)
+    except ValueError as exc:
+        raise MappingError(INVALID_TYPE, where, f"{where}: {value!r:.40} is not a whole number") from exc
+    if quantity <= 0:
+        raise MappingError(INVALID_VALUE, where, f"{where}: quantity must be positive")
+    return quantity
+
+
+def _iso(value: Any, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise MappingError(INVALID_TYPE, where, f"{where}: expected an ISO timestamp")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MappingError(INVALID_TYPE, where, f"{where}: {value!r:.40} is not a timestamp") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _epoch_ms(value: Any, where: str) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MappingError(INVALID_TYPE, where, f"{where}: expected epoch milliseconds")
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def _list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = doc.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise MappingError(INVALID_TYPE, key, f"{key}: expected a list of objects")
+    return value
+
+
+def _extra(doc: dict[str, Any], mapped: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in mapped}
+
+
+def _amazon(doc: dict[str, Any]) -> MarketplaceOrder:
+    lines = [
+        Line(_text(item, "Title"), _quantity(item.get("QuantityOrdered"), "OrderItems.QuantityOrdered"),
+             _money(_path(item, "ItemPrice.Amount"), "OrderItems.ItemPrice.Amount"))
+        for item in _list(doc, "OrderItems")
+    ]  # fmt: skip
+    return MarketplaceOrder(
+        platform="amazon",
+        marketplace_order_id=str(_text(doc, "AmazonOrderId", required=True)),
+        doc_id=str(doc["_id"]),
+        buyer_handle=_text(doc, "BuyerInfo.BuyerEmail"),
+        buyer_email=_text(doc, "BuyerInfo.BuyerEmail"),
+        buyer_name=_text(doc, "BuyerInfo.BuyerName") or _text(doc, "ShippingAddress.Name"),
+        phone=_text(doc, "ShippingAddress.Phone"),
+        street=_text(doc, "ShippingAddress.AddressLine1"),
+        city=_text(doc, "ShippingAddress.City"),
+        postcode=_text(doc, "ShippingAddress.PostalCode"),
+        country=_text(doc, "ShippingAddress.CountryCode"),
+        status=_text(doc, "OrderStatus"),
+        currency=_text(doc, "OrderTotal.CurrencyCode"),
+        total_amount=_money(_path(doc, "OrderTotal.Amount"), "OrderTotal.Amount"),
+        order_ts=_iso(doc.get("PurchaseDate"), "PurchaseDate"),
+        updated_at=_iso(doc.get("LastUpdateDate") or doc.get("PurchaseDate"), "LastUpdateDate"),
+        lines=lines,
+        extra=_extra(doc, {"_id", "platform", "AmazonOrderId", "BuyerInfo", "ShippingAddress", "OrderStatus",
+                           "OrderTotal", "PurchaseDate", "LastUpdateDate", "OrderItems"}),
+    )  # fmt: skip
+
+
+def _ebay(doc: dict[str, Any]) -> MarketplaceOrder:
+    address = "buyer.buyerRegistrationAddress"
+    lines = [
+        Line(_text(item, "title"), _quantity(item.get("quantity"), "lineItems.quantity"),
+             _money(_path(item, "lineItemCost.value"), "lineItems.lineItemCost.value"))
+        for item in _list(doc, "lineItems")
+    ]  # fmt: skip
+    return MarketplaceOrder(
+        platform="ebay",
+        marketplace_order_id=str(_text(doc, "orderId", required=True)),
+        doc_id=str(doc["_id"]),
+        buyer_handle=_text(doc, "buyer.username"),
+        buyer_email=_text(doc, f"{address}.email"),
+        buyer_name=_text(doc, f"{address}.fullName"),
+        phone=_text(doc, f"{address}.primaryPhone.phoneNumber"),
+        street=_text(doc, f"{address}.contactAddress.addressLine1"),
+        city=_text(doc, f"{address}.contactAddress.city"),
+        postcode=_text(doc, f"{address}.contactAddress.postalCode"),
+        country=_text(doc, f"{address}.contactAddress.countryCode"),
+        status=_text(doc, "orderFulfillmentStatus"),
+        currency=_text(doc, "pricingSummary.total.currency"),
+        total_amount=_money(_path(doc, "pricingSummary.total.value"), "pricingSummary.total.value"),
+        order_ts=_iso(doc.get("creationDate"), "creationDate"),
+        updated_at=_iso(doc.get("lastModifiedDate") or doc.get("creationDate"), "lastModifiedDate"),
+        lines=lines,
+        extra=_extra(doc, {"_id", "platform", "orderId", "buyer", "orderFulfillmentStatus", "pricingSummary",
+                           "creationDate", "lastModifiedDate", "lineItems"}),
+    )  # fmt: skip
+
+
+def _walmart_line(line: dict[str, Any]) -> Line:
+    charges = [c for c in line.get("charges") or [] if isinstance(c, dict) and c.get("chargeType") == "PRODUCT"]
+    price = _money(_path(charges[0], "chargeAmount.amount"), "orderLines.charges.chargeAmount") if charges else None
+    return Line(
+        _text(line, "item.productName"),
+        _quantity(_path(line, "orderLineQuantity.amount"), "orderLines.orderLineQuantity"),
+        price,
+    )
+
+
+def _walmart(doc: dict[str, Any]) -> MarketplaceOrder:
+    lines = [_walmart_line(line) for line in _list(doc, "orderLines")]
+    total = sum(((line.unit_price or Decimal(0)) * line.quantity for line in lines), Decimal("0.00"))
+    charges = [c for line in _list(doc, "orderLines") for c in line.get("charges") or [] if isinstance(c, dict)]
+    return MarketplaceOrder(
+        platform="walmart",
+        marketplace_order_id=str(_text(doc, "purchaseOrderId", required=True)),
+        doc_id=str(doc["_id"]),
+        buyer_handle=_text(doc, "customerEmailId"),
+        buyer_email=_text(doc, "customerEmailId"),
+        buyer_name=_text(doc, "shippingInfo.postalAddress.name"),
+        phone=_text(doc, "shippingInfo.phone"),
+        street=_text(doc, "shippingInfo.postalAddress.address1"),
+        city=_text(doc, "shippingInfo.postalAddress.city"),
+        postcode=_text(doc, "shippingInfo.postalAddress.postalCode"),
+        country=_text(doc, "shippingInfo.postalAddress.country"),
+        status=_text(doc, "status"),
+        currency=_text(charges[0], "chargeAmount.currency") if charges else None,
+        total_amount=total.quantize(Decimal("0.01")),
+        order_ts=_epoch_ms(doc.get("orderDate"), "orderDate"),
+        updated_at=_epoch_ms(doc.get("lastModified") or doc.get("orderDate"), "lastModified"),
+        lines=lines,
+        extra=_extra(doc, {"_id", "platform", "purchaseOrderId", "customerEmailId", "shippingInfo", "status",
+                           "orderDate", "lastModified", "orderLines"}),
+    )  # fmt: skip
+
+
+MAPPERS: dict[str, Callable[[dict[str, Any]], MarketplaceOrder]] = {
+    "amazon": _amazon,
+    "ebay": _ebay,
+    "walmart": _walmart,
+}
+
+
+def parse_document(text: str) -> MarketplaceOrder:
+    """Parse one JSON document and map it by its platform; MappingError says what is wrong."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MappingError("invalid_json", "document", f"not JSON: {exc.msg}") from exc
+    return map_document(doc)
+
+
+def map_document(doc: Any) -> MarketplaceOrder:
+    """Map an already-decoded document (as pymongo returns it)."""
+    if not isinstance(doc, dict):
+        raise MappingError(INVALID_TYPE, "document", "expected a JSON object")
+    if "_id" not in doc:
+        raise MappingError(MISSING_FIELD, "_id", "_id is required")
+    platform = doc.get("platform")
+    if platform not in MAPPERS:
+        raise MappingError(INVALID_VALUE, "platform", f"unknown platform {platform!r:.40}")
+    return MAPPERS[platform](doc)

@@ -1,0 +1,98 @@
+"""Typing untyped source values, with a reason for every value that does not fit.
+
+Columns are cast whole (fast); only a column whose cast fails is walked value by value to find the
+bad rows, so clean batches pay nothing for the error path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+INVALID_TYPE = "invalid_type"
+MISSING_FIELD = "missing_field"
+INVALID_JSON = "invalid_json"
+INVALID_VALUE = "invalid_value"
+UNKNOWN_TYPE = "unknown_event_type"
+OVERSIZE = "oversize"
+FUTURE_TIMESTAMP = "future_timestamp"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why one record of a batch cannot be loaded."""
+
+    index: int
+    reason_code: str
+    column: str | None
+    message: str
+
+
+def blank_to_null(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Empty or whitespace-only strings become null; other strings are stripped."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    stripped = pc.utf8_trim_whitespace(array)
+    return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, stripped.type), stripped)
+
+
+def cast_strings(values: pa.Array, target: pa.DataType) -> tuple[pa.Array, list[tuple[int, str]]]:
+    """Cast string values to `target`; bad values become null and are returned as (index, message)."""
+    try:
+        return _cast(values, target), []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    typed: list[object] = []
+    bad: list[tuple[int, str]] = []
+    for index, value in enumerate(values.to_pylist()):
+        if value is None:
+            typed.append(None)
+            continue
+        try:
+            typed.append(_cast(pa.array([value], pa.string()), target)[0].as_py())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            typed.append(None)
+            bad.append((index, f"{value[:40]!r} is not a valid {target}"))
+    return pa.array(typed, target), bad
+
+
+def _cast(values: pa.Array, target: pa.DataType) -> pa.Array:
+    """Arrow's cast, reading zone-less timestamps as UTC (the sources store UTC)."""
+    if pa.types.is_timestamp(target) and target.tz is not None:
+        try:
+            return values.cast(target)
+        except pa.ArrowInvalid:
+            naive = values.cast(pa.timestamp(target.unit))
+            return pc.assume_timezone(naive, target.tz)
+    return values.cast(target)
+
+
+def type_columns(batch: pa.Table, target: pa.Schema, required: frozenset[str]) -> tuple[pa.Table, list[Rejection]]:
+    """Type a batch of string columns to `target`.
+
+    Columns of the batch that `target` lacks are passed through as strings (schema evolution
+    decides about them); target columns the batch lacks become null. Returns the good rows and one
+    rejection (the first problem found) per bad row.
+    """
+    rejected: dict[int, Rejection] = {}
+    columns: dict[str, pa.Array] = {}
+    for field in target:
+        if field.name in batch.column_names:
+            typed, bad = cast_strings(blank_to_null(batch.column(field.name)), field.type)
+            for index, message in bad:
+                rejected.setdefault(index, Rejection(index, INVALID_TYPE, field.name, message))
+        else:
+            typed = pa.nulls(len(batch), field.type)
+        if field.name in required:
+            for index in pc.indices_nonzero(pc.is_null(typed)).to_pylist():
+                rejected.setdefault(index, Rejection(index, MISSING_FIELD, field.name, f"{field.name} is required"))
+        columns[field.name] = typed
+    for name in batch.column_names:
+        if name not in columns:
+            columns[name] = blank_to_null(batch.column(name))
+    typed_batch = pa.table(columns)
+    if not rejected:
+        return typed_batch, []
+    keep = pa.array([i not in rejected for i in range(len(batch))])
+    return typed_batch.filter(keep), sorted(rejected.values(), key=lambda r: r.index)

@@ -1,0 +1,40 @@
+"""The lakehouse as one object: a catalog plus the project's table definitions.
+
+Jobs and workers take a `Lake` (the injectable seam to storage); tests build one on a SQLite
+catalog in a temporary folder.
+"""
+
+from __future__ import annotations
+
+from pyiceberg.catalog import Catalog
+from pyiceberg.table import Table
+
+from core.config import CatalogSettings
+from lakehouse.catalog import open_catalog
+from lakehouse.tables import create_tables, load_table
+from schema.lake import ALL_TABLES
+from schema.model import TableDef
+
+
+class Lake:
+    """Loads tables by definition; `create()` makes every table the code defines."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    @classmethod
+    def open(cls, settings: CatalogSettings) -> Lake:
+        """Open the configured catalog."""
+        return cls(open_catalog(settings))
+
+    def create(self, tables: tuple[TableDef, ...] = ALL_TABLES) -> None:
+        """Create missing tables and add columns the code gained to existing ones."""
+        create_tables(self.catalog, tables)
+
+    def table(self, definition: TableDef) -> Table:
+        """The current state of one table (NoSuchTableError if it was never created)."""
+        return load_table(self.catalog, definition)
+
+    def ping(self) -> None:
+        """Raise if the catalog cannot be reached (for readiness checks)."""
+        self.catalog.list_namespaces()

@@ -1,0 +1,1 @@
+"""profiles: customer metrics, the serving projection and the profile service."""

@@ -1,0 +1,141 @@
+"""Tables of the operational store (SQLite by default, PostgreSQL by URL), as SQLModel classes.
+
+The serving tables are a projection of the gold layer that the API reads: point lookups by
+customer id or identifier never touch Iceberg. Money is kept in integer cents and times in UTC,
+so SQLite and PostgreSQL store the same values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as naive UTC and read back as aware UTC, on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _utc(nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
+
+
+def _cents() -> Any:
+    return Field(default=0, sa_type=BigInteger, description="money in integer cents")
+
+
+class ServingBuildBase(SQLModel):
+    """One projection of the gold layer into the store."""
+
+    build_id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    customers: int = 0
+    identifiers: int = 0
+    orders: int = 0
+
+
+class ServingBuild(ServingBuildBase, table=True):
+    """The builds projected so far; the newest is what the API serves."""
+
+    __tablename__ = "serving_builds"
+
+
+class CustomerProfileBase(SQLModel):
+    """Golden attributes and metrics of one customer."""
+
+    customer_id: str = Field(primary_key=True, max_length=32)
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    dob: date | None = None
+    street: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+    loyalty_id: str | None = None
+    lineage: str | None = Field(default=None, description="JSON: attribute -> source record and rule")
+    record_count: int = 0
+    first_seen: datetime | None = _utc()
+    last_seen: datetime | None = _utc()
+    order_count: int = 0
+    lifetime_value_cents: int = _cents()
+    web_order_count: int = 0
+    web_value_cents: int = _cents()
+    pos_order_count: int = 0
+    pos_value_cents: int = _cents()
+    marketplace_order_count: int = 0
+    marketplace_value_cents: int = _cents()
+    first_order_ts: datetime | None = _utc()
+    last_order_ts: datetime | None = _utc()
+    event_count: int = 0
+    last_event_ts: datetime | None = _utc()
+    build_id: str = Field(max_length=64)
+
+
+class CustomerProfile(CustomerProfileBase, table=True):
+    """Serving row per customer."""
+
+    __tablename__ = "serving_customers"
+
+
+class CustomerIdentifierBase(SQLModel):
+    """A normalised identifier that leads to a customer (a shared one, to each customer sharing it)."""
+
+    kind: str = Field(max_length=32)
+    value: str = Field(max_length=320)
+    customer_id: str = Field(max_length=32, index=True)
+    rule: str = Field(max_length=64, description="exact:<kind>, or why the identifier is shared")
+
+
+class CustomerIdentifier(CustomerIdentifierBase, table=True):
+    """Serving index for lookups by e-mail, phone, loyalty id, user id, device or marketplace buyer."""
+
+    __tablename__ = "serving_identifiers"
+    __table_args__ = (
+        UniqueConstraint("kind", "value", "customer_id", name="uq_serving_identifiers_kind_value_customer"),
+        Index("ix_serving_identifiers_kind_value", "kind", "value"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class CustomerOrderBase(SQLModel):
+    """An order as the profile shows it."""
+
+    order_id: str = Field(primary_key=True, max_length=96)
+    customer_id: str = Field(max_length=32)
+    source: str = Field(max_length=16)
+    platform: str = Field(max_length=16)
+    status: str | None = None
+    currency: str | None = Field(default=None, max_length=3)
+    total_cents: int = _cents()
+    item_count: int | None = None
+    store_id: str | None = None
+    order_ts: datetime = Field(sa_type=UTCDateTime)
+
+
+class CustomerOrder(CustomerOrderBase, table=True):
+    """Serving rows of every order attributed to a customer."""
+
+    __tablename__ = "serving_orders"
+    __table_args__ = (Index("ix_serving_orders_customer_ts", "customer_id", "order_ts"),)
+
+
+SERVING_TABLES = (CustomerProfile.__table__, CustomerIdentifier.__table__, CustomerOrder.__table__)
