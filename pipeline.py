@@ -44,8 +44,12 @@ def run_pipeline(
     started = now or datetime.now(UTC)
     announce("migrating the operational store")
     upgrade_head(str(settings.store.url))
+    with Lake.open(settings.catalog) as lake:
+        return _build(settings, lake, source_dir, announce, started)
+
+
+def _build(settings: Settings, lake: Lake, source_dir: Path, announce: Step, started: datetime) -> PipelineReport:
     announce("creating lakehouse tables")
-    lake = Lake.open(settings.catalog)
     lake.create()
     announce(f"loading sources from {source_dir}")
     load = FileLoader(lake, source_dir, now=started).run()

@@ -31,6 +31,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.lake = cache(lambda: Lake.open(settings.catalog))
         yield
         engine.dispose()
+        if app.state.lake.cache_info().currsize:
+            app.state.lake().close()
 
     app = FastAPI(title="ShopSphere Customer 360", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

@@ -47,9 +47,13 @@ def open_catalog(settings: CatalogSettings) -> Catalog:
         catalog = load_catalog(settings.name, **catalog_properties(settings))
     except Exception as exc:  # driver errors vary by backend; the message must name the setting
         raise ConfigurationError(f"cannot open the Iceberg catalog at C360_CATALOG__URI: {exc}") from exc
-    for layer in Layer:
-        try:
-            catalog.create_namespace_if_not_exists(layer.value)
-        except NamespaceAlreadyExistsError:  # a concurrent creator won the race
-            pass
+    try:
+        for layer in Layer:
+            try:
+                catalog.create_namespace_if_not_exists(layer.value)
+            except NamespaceAlreadyExistsError:  # a concurrent creator won the race
+                pass
+    except Exception as exc:
+        catalog.close()
+        raise ConfigurationError(f"cannot use the Iceberg catalog at C360_CATALOG__URI: {exc}") from exc
     return catalog

@@ -38,3 +38,13 @@ class Lake:
     def ping(self) -> None:
         """Raise if the catalog cannot be reached (for readiness checks)."""
         self.catalog.list_namespaces()
+
+    def close(self) -> None:
+        """Release the catalog's connections (a SQL catalog keeps a pool)."""
+        self.catalog.close()
+
+    def __enter__(self) -> Lake:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

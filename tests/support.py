@@ -1,0 +1,36 @@
+"""Helpers shared by the tests: real services, offline DuckDB with the iceberg extension."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import duckdb
+import duckdb_extension_avro
+import duckdb_extension_iceberg
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = REPO / "sample_data"
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _extension_file(package: object, name: str) -> str:
+    folder = Path(package.__file__).parent / "extensions" / f"v{duckdb.__version__}"  # type: ignore[attr-defined]
+    path = folder / f"{name}.duckdb_extension"
+    if not path.is_file():
+        raise RuntimeError(f"DuckDB {name} extension for DuckDB {duckdb.__version__} not found at {path}")
+    return str(path)
+
+
+def duckdb_with_iceberg() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the pip-packaged avro and iceberg extensions loaded, never downloading."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con.execute(f"LOAD '{_extension_file(duckdb_extension_avro, 'avro')}'")
+    con.execute(f"LOAD '{_extension_file(duckdb_extension_iceberg, 'iceberg')}'")
+    return con
