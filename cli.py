@@ -117,6 +117,35 @@ def generate(
         console.print(f"{name}: {rows}")
 
 
+schema_app = typer.Typer(help="The table model as code, and the documents generated from it.")
+app.add_typer(schema_app, name="schema")
+
+
+@schema_app.command("docs")
+def schema_docs(check: Annotated[bool, typer.Option(help="only report drift; exit 1 if any")] = False) -> None:
+    """Write (or --check) schema/ddl/*.sql, schema/erd.mmd and schema/erd.png from schema/lake.py."""
+    from schema import docs
+
+    raise typer.Exit(docs.main(["--check"] if check else []))
+
+
+@app.command()
+def openapi(
+    out: Annotated[Path, typer.Option(help="where to write the OpenAPI document")] = Path("api/openapi.json"),
+    check: Annotated[bool, typer.Option(help="only compare with --out; exit 1 if it differs")] = False,
+) -> None:
+    """Write (or --check) the API's OpenAPI document, a snapshot reviewed with every API change."""
+    from api.main import openapi_json
+
+    rendered = openapi_json()
+    if check:
+        same = out.exists() and out.read_text() == rendered
+        if not same:
+            console.print(f"{out} differs from the API; run `c360 openapi`")
+        raise typer.Exit(0 if same else 1)
+    out.write_text(rendered)
+
+
 @app.command()
 def keys(scopes: Annotated[list[Scope], typer.Argument(help="scopes of the new key")]) -> None:
     """Print a new API key and the C360_API_KEYS entry that grants it `scopes`."""

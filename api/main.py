@@ -40,3 +40,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(customers.router)
     return app
+
+
+def openapi_json() -> str:
+    """The OpenAPI document as committed in api/openapi.json (stable key order, trailing newline)."""
+    import json
+
+    from core.config import Settings
+
+    return json.dumps(create_app(Settings()).openapi(), indent=2, sort_keys=True) + "\n"

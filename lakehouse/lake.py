@@ -15,6 +15,8 @@ from lakehouse.tables import create_tables, load_table
 from schema.lake import ALL_TABLES
 from schema.model import TableDef
 
+__all__ = ["Lake", "Table"]  # Table re-exported so domain packages can annotate without importing pyiceberg
+
 
 class Lake:
     """Loads tables by definition; `create()` makes every table the code defines."""

@@ -39,7 +39,7 @@ from pyiceberg.types import (
 )
 
 from core.errors import NoSuchTableError, SchemaEvolutionError
-from schema.lake import BASE_PROPERTIES
+from schema.lake import table_properties
 from schema.model import Column, TableDef
 
 logger = logging.getLogger(__name__)
@@ -123,12 +123,6 @@ def sort_order(table: TableDef) -> SortOrder:
         for name in table.sort
     ]
     return SortOrder(*fields) if fields else SortOrder()
-
-
-def table_properties(table: TableDef) -> dict[str, str]:
-    """Table properties: shared defaults, no value bounds for PII columns, then the table's own."""
-    pii_metrics = {f"write.metadata.metrics.column.{name}": "counts" for name in table.pii_columns}
-    return {**BASE_PROPERTIES, **pii_metrics, **table.properties}
 
 
 def create_table(catalog: Catalog, table: TableDef) -> Table:

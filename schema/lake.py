@@ -505,6 +505,16 @@ RELATIONSHIPS = (
 )
 
 
+def table_properties(table: TableDef) -> dict[str, str]:
+    """Iceberg table properties: shared defaults, no value bounds for PII columns, then the table's own.
+
+    Manifests keep per-column lower/upper bounds; for personal columns the `counts` metrics mode
+    keeps counts only, so no e-mail or name prefix survives in metadata after an erasure.
+    """
+    pii_metrics = {f"write.metadata.metrics.column.{name}": "counts" for name in table.pii_columns}
+    return {**BASE_PROPERTIES, **pii_metrics, **table.properties}
+
+
 def table_by_name(full_name: str) -> TableDef:
     """Look a table up by `namespace.name` or bare name; KeyError listing the known names if absent."""
     for table in ALL_TABLES:

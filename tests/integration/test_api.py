@@ -1,0 +1,97 @@
+"""The REST API over the built sample, through a real HTTP server: auth, masking, lookups, errors."""
+
+from __future__ import annotations
+
+import csv
+
+import httpx
+import pytest
+
+from tests.conftest import PII_KEY, READ_KEY
+from tests.support import SAMPLE_DIR
+
+PROBLEM = "application/problem+json"
+
+
+def a_user_with_orders(client: httpx.Client) -> dict[str, str]:
+    """A sample user whose e-mail leads to exactly one customer with orders."""
+    for user in csv.DictReader((SAMPLE_DIR / "users.csv").open()):
+        response = client.get("/v1/customers", params={"email": user["email"]}, headers={"X-API-Key": PII_KEY})
+        data = response.json()["data"]
+        if len(data) == 1 and data[0]["metrics"]["order_count"] > 0:
+            return user
+    raise AssertionError("no sample user with orders found")
+
+
+def test_probes_answer(client: httpx.Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "checks": {}}
+    assert client.get("/readyz").json() == {"status": "ok", "checks": {"catalog": "ok", "store": "ok"}}
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "not-a-key-at-all-000000"}])
+def test_missing_or_unknown_keys_get_401_problem_details(client: httpx.Client, headers: dict[str, str]) -> None:
+    response = client.get("/v1/customers/C-000000000000", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["status"] == 401
+
+
+def test_unknown_customer_is_404_problem(client: httpx.Client) -> None:
+    response = client.get("/v1/customers/C-000000000000", headers={"X-API-Key": READ_KEY})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"] == "no customer C-000000000000"
+
+
+def test_lookup_normalises_like_ingestion(client: httpx.Client) -> None:
+    user = a_user_with_orders(client)
+    messy = f"  {user['email'].upper()} "
+    exact = client.get("/v1/customers", params={"email": user["email"]}, headers={"X-API-Key": PII_KEY}).json()
+    loose = client.get("/v1/customers", params={"email": messy}, headers={"X-API-Key": PII_KEY}).json()
+    assert loose == exact and loose["count"] == 1
+    by_user_id = client.get("/v1/customers", params={"user_id": user["user_id"]}, headers={"X-API-Key": PII_KEY}).json()
+    assert by_user_id["data"][0]["customer_id"] == exact["data"][0]["customer_id"]
+
+
+def test_personal_values_are_masked_without_the_pii_scope(client: httpx.Client) -> None:
+    user = a_user_with_orders(client)
+    customer_id = client.get("/v1/customers", params={"email": user["email"]}, headers={"X-API-Key": PII_KEY}).json()[
+        "data"
+    ][0]["customer_id"]
+    full = client.get(f"/v1/customers/{customer_id}", headers={"X-API-Key": PII_KEY}).json()
+    masked = client.get(f"/v1/customers/{customer_id}", headers={"X-API-Key": READ_KEY}).json()
+    assert not full["pii_masked"] and masked["pii_masked"]
+    assert full["email"] and "***" in masked["email"] and full["email"] not in str(masked)
+    assert masked["dob"] is None
+    assert masked["metrics"] == full["metrics"] and masked["recent_orders"] == full["recent_orders"]
+    emails = [i["value"] for i in masked["identifiers"] if i["kind"] == "email"]
+    assert all("***" in e for e in emails)
+
+
+def test_profile_carries_metrics_that_add_up_and_recent_orders_newest_first(client: httpx.Client) -> None:
+    user = a_user_with_orders(client)
+    profile = client.get("/v1/customers", params={"email": user["email"]}, headers={"X-API-Key": PII_KEY}).json()[
+        "data"
+    ][0]
+    metrics = profile["metrics"]
+    assert metrics["order_count"] == sum(c["order_count"] for c in metrics["channels"].values())
+    total = sum(float(c["value"]) for c in metrics["channels"].values())
+    assert abs(float(metrics["lifetime_value"]) - total) < 0.005
+    times = [o["order_ts"] for o in profile["recent_orders"]]
+    assert times == sorted(times, reverse=True) and len(times) == min(10, metrics["order_count"])
+    assert profile["lineage"]["email"]["record"].startswith("users:")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"email": "a@example.com", "phone": "4155550134"}, {"email": "not-an-email"}, {"phone": "12"}],
+)
+def test_bad_lookups_are_422_problems(client: httpx.Client, params: dict[str, str]) -> None:
+    response = client.get("/v1/customers", params=params, headers={"X-API-Key": READ_KEY})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_an_unknown_but_valid_identifier_finds_nobody(client: httpx.Client) -> None:
+    response = client.get("/v1/customers", params={"email": "nobody@nowhere.example"}, headers={"X-API-Key": READ_KEY})
+    assert response.json() == {"data": [], "count": 0}

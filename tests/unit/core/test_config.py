@@ -1,0 +1,58 @@
+"""Settings: defaults under C360_HOME, nested environment variables, errors that name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.config import Scope, load_settings
+from core.errors import ConfigurationError
+
+
+def test_defaults_put_catalog_warehouse_and_store_under_home(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path)
+    assert settings.catalog.uri == f"sqlite:///{tmp_path / 'catalog.db'}"
+    assert settings.catalog.warehouse == str(tmp_path / "warehouse")
+    assert settings.store.url == f"sqlite:///{tmp_path / 'store.db'}"
+    assert settings.api.host == "127.0.0.1"
+
+
+def test_nested_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("C360_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    monkeypatch.setenv("C360_CATALOG__URI", "https://catalog.example/api")
+    monkeypatch.setenv("C360_API_KEYS", '{"0123456789abcdef0123": ["customers:read", "pii:read"]}')
+    settings = load_settings()
+    assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
+    assert settings.catalog.uri == "https://catalog.example/api"
+    assert settings.api_keys == {"0123456789abcdef0123": [Scope.CUSTOMERS_READ, Scope.PII_READ]}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("C360_CATALOG__URI", "ftp://nope"),
+        ("C360_STORE__URL", "mysql://nope"),
+        ("C360_API__PORT", "70000"),
+        ("C360_LOG_LEVEL", "chatty"),
+        ("C360_IDENTITY__DEFAULT_REGION", "USA"),
+    ],
+)
+def test_invalid_settings_fail_naming_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=variable):
+        load_settings()
+
+
+def test_a_bad_api_key_entry_never_echoes_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "s3cret-key-that-must-not-leak"
+    monkeypatch.setenv("C360_API_KEYS", f'{{"{secret}": ["no-such-scope"]}}')
+    with pytest.raises(ConfigurationError) as error:
+        load_settings()
+    assert "C360_API_KEYS" in str(error.value) and secret not in str(error.value)
+
+
+def test_short_api_keys_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("C360_API_KEYS", '{"short": ["customers:read"]}')
+    with pytest.raises(ConfigurationError, match="shorter than 16"):
+        load_settings()
