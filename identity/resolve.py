@@ -76,7 +76,8 @@ def _customers(members: pl.DataFrame, *, default_region: str, build_id: str) -> 
         pl.col("seen_at").min().alias("first_seen"),
         pl.col("seen_at").max().alias("last_seen"),
     )
-    return golden.join(stats, on="customer_id").with_columns(pl.lit(build_id).alias("build_id")).sort("customer_id")
+    joined = stats.join(golden, on="customer_id", how="left")
+    return joined.with_columns(pl.lit(build_id).alias("build_id")).sort("customer_id")
 
 
 def _shared_links(
@@ -84,7 +85,7 @@ def _shared_links(
 ) -> pl.DataFrame:
     """Shared (not junk) identifiers linked to each customer whose records carry them, with the reason."""
     shared = [(kind, value, reason) for (_, kind, value), reason in untrusted.items() if reason != "junk_value"]
-    reasons = pl.DataFrame(shared, schema=["kind", "value", "rule"], orient="row")
+    reasons = pl.DataFrame(shared, schema={"kind": pl.String, "value": pl.String, "rule": pl.String}, orient="row")
     carried = identifiers.join(reasons, on=["kind", "value"]).join(member_frame, on="record_id")
     return carried.select("customer_id", pl.lit("identifier").alias("link_type"), "kind", "value", "rule").unique()
 
@@ -99,7 +100,8 @@ def _links(
         pl.col("record_key").alias("value"),
         pl.lit("component").alias("rule"),
     ).unique()
-    identifiers = pl.DataFrame(kept, schema=["customer_id", "kind", "value"], orient="row").select(
+    schema = {"customer_id": pl.String, "kind": pl.String, "value": pl.String}
+    identifiers = pl.DataFrame(kept, schema=schema, orient="row").select(
         "customer_id",
         pl.lit("identifier").alias("link_type"),
         "kind",

@@ -42,7 +42,13 @@ def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataF
         .group_by("customer_id", "attribute", maintain_order=True)
         .first()
     )
-    values = chosen.pivot(on="attribute", index="customer_id", values="value")
+    customers = members.select("customer_id").unique(maintain_order=True)
+    if chosen.is_empty():
+        values = customers
+    else:
+        values = customers.join(
+            chosen.pivot(on="attribute", index="customer_id", values="value"), on="customer_id", how="left"
+        )
     for attribute in ATTRIBUTES:
         if attribute not in values.columns:
             values = values.with_columns(pl.lit(None, pl.String).alias(attribute))

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-from pyiceberg.table import Table
 
 from ingest import normalize
 from ingest.events import EventError, EventRules, parse_event
@@ -27,7 +26,7 @@ from ingest.quarantine import QuarantinedRecord, to_rows
 from ingest.sources.files import checksum, read_csv_batches, read_jsonl
 from ingest.validate import Rejection, type_columns
 from lakehouse import merge, write
-from lakehouse.lake import Lake
+from lakehouse.lake import Lake, Table
 from lakehouse.snapshots import last_property
 from lakehouse.tables import evolve_to, iceberg_schema
 from schema import lake as tables
