@@ -90,7 +90,9 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from api.main import create_app
+    from migrations import upgrade_head
 
+    upgrade_head(str(settings.store.url))
     uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_config=None)
 
 

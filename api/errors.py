@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +30,28 @@ def problem(
     """A problem-details response."""
     body = {"type": "about:blank", "title": title or HTTPStatus(status).phrase, "status": status, "detail": detail}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/ProblemPublic"}
+_ERROR_SCHEMAS = ("#/components/schemas/ProblemPublic", "#/components/schemas/HTTPValidationError")
+
+
+def document_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare every error response of `document` as `application/problem+json` ProblemPublic.
+
+    FastAPI documents error models as `application/json` and validation errors in its own shape;
+    both are sent as problem details by the handlers below, so the document says so.
+    """
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                if status.startswith(("4", "5")) and schema.get("$ref") in _ERROR_SCHEMAS:
+                    response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
 
 
 def status_for(error: C360Error) -> int:

@@ -12,6 +12,7 @@ from functools import lru_cache
 import polars as pl
 import pyarrow as pa
 
+from identity.address import name_address_key
 from identity.normalize import (
     is_relay_email,
     normalize_device_id,
@@ -23,6 +24,8 @@ from identity.normalize import (
 )
 
 IDENTIFIER_KINDS = ("email", "phone", "loyalty_id", "user_id", "device_id", "marketplace_buyer_id")
+# Internal link key (never looked up through the API): see identity.address.
+NAME_ADDRESS = "name_address"
 ATTRIBUTES = ("first_name", "last_name", "email", "phone", "dob", "street", "city", "postcode", "country", "loyalty_id")
 RECORD_COLUMNS = ("record_id", "source", "record_key", "seen_at", *ATTRIBUTES)
 # Lower ranks win survivorship ties and anchor customer ids: an account beats an order beats a device.
@@ -119,8 +122,19 @@ def identifiers(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
         column = records.select("record_id", pl.col(kind).alias("raw")).filter(pl.col("raw").is_not_null())
         values = [normaliser(v) for v in column["raw"].to_list()]
         parts.append(column.with_columns(pl.Series("value", values, pl.String), pl.lit(kind).alias("kind")))
-    found = pl.concat(parts).filter(pl.col("value").is_not_null())
+    parts.append(_name_address(records))
+    found = pl.concat(parts, how="diagonal").filter(pl.col("value").is_not_null())
     return found.select("record_id", "kind", "value").unique(maintain_order=True)
+
+
+def _name_address(records: pl.DataFrame) -> pl.DataFrame:
+    """The `name_address` identifier of records that carry a full name and a full address."""
+    columns = ("first_name", "last_name", "street", "postcode", "country")
+    rows = records.select("record_id", *columns).filter(pl.all_horizontal(pl.col(list(columns[:4])).is_not_null()))
+    keys = [name_address_key(*row[1:]) for row in rows.iter_rows()]
+    return rows.select("record_id").with_columns(
+        pl.Series("value", keys, pl.String), pl.lit(NAME_ADDRESS).alias("kind")
+    )
 
 
 def _cached(function: Callable[[str], str | None]) -> Callable[[str], str | None]:

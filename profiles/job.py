@@ -9,6 +9,7 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy import Engine
 
+from identity.records import IDENTIFIER_KINDS
 from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
@@ -59,7 +60,9 @@ def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime) ->
         build_id=build_id,
         now=now,
         profiles=profile_rows(customers, metrics),
-        identifiers=identifier_links.select("kind", "value", "customer_id", "rule"),
+        identifiers=identifier_links.filter(pl.col("kind").is_in(IDENTIFIER_KINDS)).select(
+            "kind", "value", "customer_id", "rule"
+        ),
         orders=order_rows(attributed_orders),
     )
     report = ProfilesReport(build_id, len(customers), len(attributed_orders), len(attributed_events))

@@ -34,3 +34,11 @@ def duckdb_with_iceberg() -> duckdb.DuckDBPyConnection:
     con.execute(f"LOAD '{_extension_file(duckdb_extension_avro, 'avro')}'")
     con.execute(f"LOAD '{_extension_file(duckdb_extension_iceberg, 'iceberg')}'")
     return con
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """Every row of a CSV file as a dict (the file is closed before returning)."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-
 import httpx
 import pytest
 
 from tests.conftest import PII_KEY, READ_KEY
-from tests.support import SAMPLE_DIR
+from tests.support import SAMPLE_DIR, csv_rows
 
 PROBLEM = "application/problem+json"
 
 
 def a_user_with_orders(client: httpx.Client) -> dict[str, str]:
     """A sample user whose e-mail leads to exactly one customer with orders."""
-    for user in csv.DictReader((SAMPLE_DIR / "users.csv").open()):
+    for user in csv_rows(SAMPLE_DIR / "users.csv"):
         response = client.get("/v1/customers", params={"email": user["email"]}, headers={"X-API-Key": PII_KEY})
         data = response.json()["data"]
         if len(data) == 1 and data[0]["metrics"]["order_count"] > 0:
