@@ -16,8 +16,9 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -34,6 +35,8 @@ from lakehouse.write import WriteResult, commit_with_retry, conform, write_data_
 logger = logging.getLogger(__name__)
 
 _READ_THREADS = 4
+_WRITE_THREADS = 2
+_IN_FLIGHT = 4
 
 
 @dataclass
@@ -231,17 +234,64 @@ def _rewrite_files(
     write_uuid: uuid.UUID,
     counter: Iterator[int],
 ) -> Iterator[_Rewrite]:
-    """Read holding files (in parallel), apply the rule to their matching rows, write the survivors."""
-    with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
-        for task, rows in zip(holding, pool.map(lambda t: _read(tx, table, t, None), holding), strict=True):
-            rows = rows.append_column(ROW_INDEX, pa.array(range(len(rows)), pa.int64()))
-            matched = rows.filter(rule.match(rows))
-            removed, replacement = rule.decide(matched)
-            if len(removed) == 0:
+    """Read holding files, apply the rule to their matching rows, and write each file's survivors.
+
+    Reads and writes run in small thread pools (Arrow and Parquet release the GIL) with a bounded
+    number of files in flight, so memory stays at a few files whatever the table's size.
+    """
+    with ThreadPoolExecutor(_READ_THREADS) as readers, ThreadPoolExecutor(_WRITE_THREADS) as writers:
+        reads = _bounded_map(readers, lambda task: _read(tx, table, task, None), holding, _IN_FLIGHT)
+        pending: deque[tuple[FileScanTask, int, Future[list[DataFile]]]] = deque()
+        for task, rows in reads:
+            survivors, removed, needs_sort = _apply_rule(rule, rows)
+            if survivors is None:
                 continue
-            keep = pc.invert(pc.is_in(rows.column(ROW_INDEX), value_set=removed))
-            survivors = rows.filter(keep).drop_columns([ROW_INDEX])
-            if len(replacement):
-                survivors = pa.concat_tables([survivors, conform(survivors.schema, replacement)])
-            new_files = list(write_data_files(tx, table, survivors, write_uuid, counter)) if len(survivors) else []
-            yield _Rewrite(old=task.file, new=new_files, rows_removed=len(removed))
+            job = writers.submit(_write_survivors, tx, table, survivors, write_uuid, counter, needs_sort)
+            pending.append((task, removed, job))
+            while len(pending) > _IN_FLIGHT:
+                yield _finished(*pending.popleft())
+        while pending:
+            yield _finished(*pending.popleft())
+
+
+def _apply_rule(rule: MergeRule, rows: pa.Table) -> tuple[pa.Table | None, int, bool]:
+    """A file's new rows after the rule: (rows, or None to keep the file; rows removed; whether to sort).
+
+    Survivors alone keep the file's order; only replacement rows call for a sort.
+    """
+    rows = rows.append_column(ROW_INDEX, pa.array(range(len(rows)), pa.int64()))
+    removed, replacement = rule.decide(rows.filter(rule.match(rows)))
+    if len(removed) == 0:
+        return None, 0, False
+    keep = pc.invert(pc.is_in(rows.column(ROW_INDEX), value_set=removed))
+    survivors = rows.filter(keep).drop_columns([ROW_INDEX])
+    if len(replacement):
+        return pa.concat_tables([survivors, conform(survivors.schema, replacement)]), len(removed), True
+    return survivors, len(removed), False
+
+
+def _write_survivors(
+    tx: Transaction, table: Table, rows: pa.Table, write_uuid: uuid.UUID, counter: Iterator[int], needs_sort: bool
+) -> list[DataFile]:
+    if not len(rows):
+        return []
+    return list(write_data_files(tx, table, rows, write_uuid, counter, sort=needs_sort))
+
+
+def _finished(task: FileScanTask, removed: int, job: Future[list[DataFile]]) -> _Rewrite:
+    return _Rewrite(old=task.file, new=job.result(), rows_removed=removed)
+
+
+def _bounded_map(
+    pool: ThreadPoolExecutor, function: Callable[[FileScanTask], pa.Table], tasks: list[FileScanTask], window: int
+) -> Iterator[tuple[FileScanTask, pa.Table]]:
+    """pool.map in order, but with at most `window` results held at once."""
+    queue: deque[tuple[FileScanTask, Future[pa.Table]]] = deque()
+    for task in tasks:
+        queue.append((task, pool.submit(function, task)))
+        if len(queue) >= window:
+            done_task, future = queue.popleft()
+            yield done_task, future.result()
+    while queue:
+        done_task, future = queue.popleft()
+        yield done_task, future.result()

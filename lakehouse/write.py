@@ -174,7 +174,13 @@ def _file_count(tx: Transaction) -> int:
 
 
 def write_data_files(
-    tx: Transaction, table: Table, rows: pa.Table, write_uuid: uuid.UUID, counter: Iterator[int]
+    tx: Transaction,
+    table: Table,
+    rows: pa.Table,
+    write_uuid: uuid.UUID,
+    counter: Iterator[int],
+    *,
+    sort: bool = True,
 ) -> Iterator[DataFile]:
     """Write rows, sorted by the table's sort order, as data files of the current partition spec.
 
@@ -184,7 +190,7 @@ def write_data_files(
     metadata = tx.table_metadata
     rows = conform(metadata.schema().as_arrow(), rows)
     sort_names = [metadata.schema().find_column_name(f.source_id) for f in metadata.sort_order().fields]
-    if sort_names:
+    if sort and sort_names:
         rows = rows.sort_by([(name, "ascending") for name in sort_names if name])
     yield from _dataframe_to_data_files(
         table_metadata=metadata,
