@@ -30,11 +30,16 @@ class MappingError(ValueError):
 
 @dataclass
 class Line:
-    """One order line as the platform described it."""
+    """One order line as the platform described it; platforms report the line total, not the unit price."""
 
     title: str | None
     quantity: int
-    unit_price: Decimal | None
+    line_total: Decimal | None
+
+    @property
+    def unit_price(self) -> Decimal | None:
+        """Line total / quantity, to the cent."""
+        return None if self.line_total is None else (self.line_total / self.quantity).quantize(Decimal("0.01"))
 
 
 @dataclass
@@ -206,9 +211,18 @@ def _walmart_line(line: dict[str, Any]) -> Line:
     )
 
 
+def _walmart_status(doc: dict[str, Any]) -> str | None:
+    """Walmart keeps status per line; the order's is the first line's latest status."""
+    for line in _list(doc, "orderLines"):
+        statuses = _path(line, "orderLineStatuses.orderLineStatus")
+        if isinstance(statuses, list) and statuses and isinstance(statuses[-1], dict):
+            return _text(statuses[-1], "status")
+    return None
+
+
 def _walmart(doc: dict[str, Any]) -> MarketplaceOrder:
     lines = [_walmart_line(line) for line in _list(doc, "orderLines")]
-    total = sum(((line.unit_price or Decimal(0)) * line.quantity for line in lines), Decimal("0.00"))
+    total = sum((line.line_total or Decimal(0) for line in lines), Decimal("0.00"))
     charges = [c for line in _list(doc, "orderLines") for c in line.get("charges") or [] if isinstance(c, dict)]
     return MarketplaceOrder(
         platform="walmart",
@@ -222,7 +236,7 @@ def _walmart(doc: dict[str, Any]) -> MarketplaceOrder:
         city=_text(doc, "shippingInfo.postalAddress.city"),
         postcode=_text(doc, "shippingInfo.postalAddress.postalCode"),
         country=_text(doc, "shippingInfo.postalAddress.country"),
-        status=_text(doc, "status"),
+        status=_walmart_status(doc),
         currency=_text(charges[0], "chargeAmount.currency") if charges else None,
         total_amount=total.quantize(Decimal("0.01")),
         order_ts=_epoch_ms(doc.get("orderDate"), "orderDate"),

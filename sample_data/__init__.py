@@ -1,1 +1,1 @@
-"""sample_data."""
+"""Seeded generator of messy omnichannel source data with ground truth, and the small sample it wrote."""

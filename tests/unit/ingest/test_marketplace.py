@@ -85,6 +85,7 @@ WALMART = {
             "item": {"productName": "Camp Mug", "sku": "S1"},
             "orderLineQuantity": {"amount": "3"},
             "charges": [{"chargeType": "PRODUCT", "chargeAmount": {"currency": "USD", "amount": "5.00"}}],
+            "orderLineStatuses": {"orderLineStatus": [{"status": "Created"}, {"status": "Delivered"}]},
         }
     ],
 }
@@ -99,8 +100,8 @@ def test_amazon_documents_map_with_unmapped_fields_kept() -> None:
     )
     assert order.buyer_id == "amazon:5k2j9x0q7w1m4r8@marketplace.amazon.com"
     assert order.order_ts == datetime(2026, 3, 1, 10, tzinfo=UTC)
-    assert [(line.title, line.quantity, line.unit_price) for line in order.lines] == [
-        ("Trail Boot - Size 10", 2, Decimal("22.55"))
+    assert [(line.title, line.quantity, line.line_total, line.unit_price) for line in order.lines] == [
+        ("Trail Boot - Size 10", 2, Decimal("22.55"), Decimal("11.28"))
     ]
     assert order.extra == {"IsPrime": True}
 
@@ -110,11 +111,12 @@ def test_ebay_documents_carry_the_real_email_and_a_username_buyer_id() -> None:
     assert (order.buyer_email, order.buyer_id, order.phone) == ("Jane.Doe@Example.com", "ebay:jdoe_77", "5125550134")
 
 
-def test_walmart_documents_use_epoch_millis_and_sum_their_lines() -> None:
+def test_walmart_documents_use_epoch_millis_sum_their_lines_and_take_the_line_status() -> None:
     order = parse_document(json.dumps(WALMART))
     assert order.order_ts == datetime(2026, 3, 1, 10, tzinfo=UTC)
-    assert order.total_amount == Decimal("15.00")
-    assert order.lines[0].quantity == 3
+    assert order.total_amount == Decimal("5.00")
+    assert (order.lines[0].quantity, order.lines[0].unit_price) == (3, Decimal("1.67"))
+    assert order.status == "Delivered"
 
 
 @pytest.mark.parametrize(
