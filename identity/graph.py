@@ -92,7 +92,7 @@ def untrusted_identifiers(
     """
     reasons: dict[IdentifierNode, str] = {}
     for kind, value in identifiers.select("kind", "value").unique().iter_rows():
-        if is_junk(kind, value):  # type: ignore[arg-type]
+        if is_junk(kind, value):
             reasons[identifier_node(kind, value)] = "junk_value"
     for kind, value, people in _named_people(records, identifiers).filter(pl.col("named_people") > 1).iter_rows():
         reasons.setdefault(identifier_node(kind, value), f"household_{people}_people")
@@ -112,6 +112,11 @@ def build_graph(record_ids: Iterable[str], identifiers: pl.DataFrame, excluded: 
         if node not in skip:
             graph.add_edge(record_node(record_id), node, rule=f"exact:{kind}")
     return graph
+
+
+def identifiers_of(component: set[RecordNode | IdentifierNode]) -> list[tuple[str, str]]:
+    """(kind, value) of the identifier nodes of a component."""
+    return [(node[1], node[2]) for node in component if len(node) == 3]
 
 
 def customer_components(graph: nx.Graph) -> list[set[RecordNode | IdentifierNode]]:

@@ -20,6 +20,7 @@ from identity.graph import (
     IdentifierNode,
     build_graph,
     customer_components,
+    identifiers_of,
     untrusted_identifiers,
 )
 from identity.records import SOURCE_RANK
@@ -57,7 +58,7 @@ def resolve(
         record_ids = [node[1] for node in component if node[0] == "record"]
         customer_id = customer_id_for(_anchor(record_ids, sources))
         membership.update(dict.fromkeys(record_ids, customer_id))
-        kept.extend((customer_id, node[1], node[2]) for node in component if node[0] == "identifier")
+        kept.extend((customer_id, kind, value) for kind, value in identifiers_of(component))
     member_frame = pl.DataFrame(
         {"record_id": list(membership), "customer_id": list(membership.values())},
         schema={"record_id": pl.String, "customer_id": pl.String},

@@ -310,6 +310,7 @@ def _raw_document(text: str) -> dict[str, object] | None:
     if not isinstance(doc, dict) or "_id" not in doc:
         return None
     updated = doc.get("LastUpdateDate") or doc.get("lastModifiedDate") or doc.get("lastModified")
+    updated_at: datetime | None
     if isinstance(updated, (int, float)) and not isinstance(updated, bool):
         updated_at = datetime.fromtimestamp(updated / 1000, UTC)
     else:

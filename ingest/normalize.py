@@ -152,7 +152,9 @@ def marketplace_rows(
     mapped: list[MarketplaceOrder], matcher: ProductMatcher, ctx: BatchContext
 ) -> tuple[pa.Table, pa.Table, pa.Table]:
     """Conformed rows of mapped marketplace documents: (marketplace_orders, orders, order_items)."""
-    details, unified, lines = [], [], []
+    details: list[dict[str, object]] = []
+    unified: list[dict[str, object]] = []
+    lines: list[dict[str, object]] = []
     for order in mapped:
         order_id = f"{order.platform}:{order.marketplace_order_id}"
         details.append({
@@ -179,7 +181,8 @@ def marketplace_rows(
                 "product_matched": product_id is not None, "quantity": line.quantity, "unit_price": line.unit_price,
                 "currency": order.currency, "order_ts": order.order_ts,
             })  # fmt: skip
-    return tuple(_lineage(_records(rows), ctx).to_arrow() for rows in (details, unified, lines))  # type: ignore[return-value]
+    tables = [_lineage(_records(rows), ctx).to_arrow() for rows in (details, unified, lines)]
+    return tables[0], tables[1], tables[2]
 
 
 _MONEY_COLUMNS = frozenset({"total_amount", "unit_price", "price"})

@@ -200,7 +200,7 @@ def _key_range_filter(tx: Transaction, rule: MergeRule) -> BooleanExpression:
         return AlwaysTrue()
     bounds = pc.min_max(values)
     low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    return And(GreaterThanOrEqual(name, low), LessThanOrEqual(name, high))
+    return And(GreaterThanOrEqual(term=name, value=low), LessThanOrEqual(term=name, value=high))
 
 
 def _read(tx: Transaction, table: Table, task: FileScanTask, columns: tuple[str, ...] | None) -> pa.Table:

@@ -11,6 +11,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakehouse.query import to_frame
+
 ROW_INDEX = "__row"
 _EXISTING = "__existing"
 _VERSION = "__version"
@@ -29,7 +31,7 @@ def _last_per_key(rows: pa.Table, key: list[str]) -> pa.Table:
     """Keep the last row of each key, in input order (later rows win)."""
     if len(rows) == 0:
         return rows
-    return pl.from_arrow(rows).unique(subset=key, keep="last", maintain_order=True).to_arrow()  # type: ignore[union-attr]
+    return to_frame(rows).unique(subset=key, keep="last", maintain_order=True).to_arrow()
 
 
 def _changed(joined: pl.DataFrame, columns: list[str], suffix: str) -> pl.Expr:
@@ -90,14 +92,14 @@ class UpsertRule(MergeRule):
     def __init__(self, incoming: pa.Table, key: tuple[str, ...], *, ignore_columns: tuple[str, ...] = ()):
         super().__init__(_last_per_key(incoming, list(key)), key)
         self._compare = [c for c in self.incoming.column_names if c not in key and c not in ignore_columns]
-        self._incoming_frame = pl.from_arrow(self.incoming.select([*self.key, *self._compare]))
+        self._incoming_frame = to_frame(self.incoming.select([*self.key, *self._compare]))
         self._seen: list[pa.Array] = []
         self.updated = 0
         self.inserted = 0
 
     def decide(self, matched: pa.Table) -> tuple[pa.Array, pa.Table]:
-        existing = pl.from_arrow(matched.select([*self.key, *self._compare, ROW_INDEX]))
-        joined = existing.join(self._incoming_frame, on=list(self.key), how="inner", suffix="__in")  # type: ignore[union-attr]
+        existing = to_frame(matched.select([*self.key, *self._compare, ROW_INDEX]))
+        joined = existing.join(self._incoming_frame, on=list(self.key), how="inner", suffix="__in")
         changed = joined.filter(_changed(joined, self._compare, "__in")).to_arrow()
         self._seen.append(key_column(matched, self.key))
         changed_keys = key_column(changed, self.key)
@@ -153,9 +155,9 @@ class Scd2Rule(MergeRule):
         versions = self._versions(matched.drop_columns([ROW_INDEX]))
         replaced = versions.filter(pl.col(_EXISTING))
         new_versions = versions.filter(~pl.col(_EXISTING)).drop(_EXISTING)
-        current = pl.from_arrow(matched)
+        current = to_frame(matched)
         compare = [c for c in matched.column_names if c not in self._ignore and c not in (*self.key, ROW_INDEX)]
-        joined = current.join(replaced, on=list(self.key), how="inner", suffix="__new")  # type: ignore[union-attr]
+        joined = current.join(replaced, on=list(self.key), how="inner", suffix="__new")
         changed = joined.filter(_changed(joined, compare, "__new"))
         removed = changed.get_column(ROW_INDEX).to_arrow().cast(pa.int64())
         updated = replaced.join(changed.select(list(self.key)), on=list(self.key), how="semi").drop(_EXISTING)
@@ -185,13 +187,13 @@ class Scd2Rule(MergeRule):
         4. valid_to is the next version's valid_from; the last version is current.
         """
         key = self.key[0]
-        frame = pl.from_arrow(incoming if incoming is not None else self._incoming_for(current))
-        cur = pl.from_arrow(current).with_columns(pl.lit(True).alias(_EXISTING))
-        frame = frame.with_columns(pl.lit(False).alias(_EXISTING))  # type: ignore[union-attr]
-        latest = cur.select(key, pl.col(self.valid_from).alias("__cur_from"))  # type: ignore[union-attr]
+        frame = to_frame(incoming if incoming is not None else self._incoming_for(current))
+        cur = to_frame(current).with_columns(pl.lit(True).alias(_EXISTING))
+        frame = frame.with_columns(pl.lit(False).alias(_EXISTING))
+        latest = cur.select(key, pl.col(self.valid_from).alias("__cur_from"))
         frame = frame.join(latest, on=key, how="left")
         frame = frame.filter(pl.col("__cur_from").is_null() | (pl.col(self.valid_from) > pl.col("__cur_from")))
-        seq = pl.concat([cur, frame.drop("__cur_from").select(cur.columns)], how="vertical_relaxed")  # type: ignore[union-attr]
+        seq = pl.concat([cur, frame.drop("__cur_from").select(cur.columns)], how="vertical_relaxed")
         seq = seq.sort([key, self.valid_from, _EXISTING], descending=[False, False, True])
         new_version = pl.col(self.hash).ne_missing(pl.col(self.hash).shift(1).over(key)).fill_null(True)
         seq = seq.with_columns(new_version.cast(pl.Int64).cum_sum().over(key).alias(_VERSION))

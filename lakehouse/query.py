@@ -16,6 +16,14 @@ from core.errors import NotFoundError
 ALWAYS_TRUE = AlwaysTrue()
 
 
+def to_frame(rows: pa.Table) -> pl.DataFrame:
+    """An Arrow table as a Polars DataFrame (zero-copy where the types allow)."""
+    frame = pl.from_arrow(rows)
+    if not isinstance(frame, pl.DataFrame):
+        raise TypeError("expected a table, got a single column")
+    return frame
+
+
 def snapshot_id_as_of(table: Table, when: datetime) -> int | None:
     """The snapshot current at `when`; NotFoundError if the table did not exist yet."""
     snapshot = table.snapshot_as_of_timestamp(int(when.timestamp() * 1000))
@@ -45,9 +53,7 @@ def read_polars(
     as_of: datetime | None = None,
 ) -> pl.DataFrame:
     """Scan a table into a Polars DataFrame."""
-    frame = pl.from_arrow(read_arrow(table, row_filter=row_filter, columns=columns, as_of=as_of))
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    return to_frame(read_arrow(table, row_filter=row_filter, columns=columns, as_of=as_of))
 
 
 def duckdb_over(

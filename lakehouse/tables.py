@@ -81,9 +81,9 @@ def iceberg_schema(table: TableDef) -> Schema:
     return Schema(*fields, identifier_field_ids=key_ids)
 
 
-def _transform(name: str) -> Transform:  # type: ignore[type-arg]
+def _transform(name: str) -> Transform:
     base, _, arg = name.partition("[")
-    simple: dict[str, Transform] = {  # type: ignore[type-arg]
+    simple: dict[str, Transform] = {
         "identity": IdentityTransform(),
         "year": YearTransform(),
         "month": MonthTransform(),
@@ -236,7 +236,7 @@ def evolve_to(table: Table, incoming: pa.Schema) -> list[str]:
         for name, iceberg in added:
             update.add_column(name, iceberg)
         for name, iceberg in widened:
-            update.update_column(name, field_type=iceberg)  # type: ignore[arg-type]
+            update.update_column(name, field_type=iceberg)
     changes = [f"added {n} {t}" for n, t in added] + [f"widened {n} to {t}" for n, t in widened]
     logger.info("schema of %s evolved: %s", ".".join(table.name()), "; ".join(changes))
     return changes

@@ -15,8 +15,8 @@ from sqlmodel import Session
 from profiles.metrics import cents
 from schema.store import CustomerIdentifier, CustomerOrder, CustomerProfile, ServingBuild
 
-_PROFILE_COLUMNS = [c.name for c in CustomerProfile.__table__.columns]  # type: ignore[attr-defined]
-_ORDER_COLUMNS = [c.name for c in CustomerOrder.__table__.columns]  # type: ignore[attr-defined]
+_PROFILE_COLUMNS = list(CustomerProfile.model_fields)
+_ORDER_COLUMNS = list(CustomerOrder.model_fields)
 _CHUNK = 5_000
 
 

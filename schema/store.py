@@ -136,6 +136,3 @@ class CustomerOrder(CustomerOrderBase, table=True):
 
     __tablename__ = "serving_orders"
     __table_args__ = (Index("ix_serving_orders_customer_ts", "customer_id", "order_ts"),)
-
-
-SERVING_TABLES = (CustomerProfile.__table__, CustomerIdentifier.__table__, CustomerOrder.__table__)

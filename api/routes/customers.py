@@ -59,18 +59,15 @@ def lookup_customers(
 
     Usually one customer; an identifier shared by a household leads to each member.
     """
-    given: dict[IdentifierKind, str] = {
-        kind: value
-        for kind, value in (
-            ("email", email),
-            ("phone", phone),
-            ("loyalty_id", loyalty_id),
-            ("user_id", user_id),
-            ("device_id", device_id),
-            ("marketplace_buyer_id", marketplace_buyer_id),
-        )
-        if value is not None
-    }
+    candidates: list[tuple[IdentifierKind, str | None]] = [
+        ("email", email),
+        ("phone", phone),
+        ("loyalty_id", loyalty_id),
+        ("user_id", user_id),
+        ("device_id", device_id),
+        ("marketplace_buyer_id", marketplace_buyer_id),
+    ]
+    given = {kind: value for kind, value in candidates if value is not None}
     if len(given) != 1:
         raise HTTPException(
             422, "give exactly one of email, phone, loyalty_id, user_id, device_id, marketplace_buyer_id"
