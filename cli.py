@@ -67,12 +67,27 @@ def run(
         f"from {report.identity.records} records ({report.identity.untrusted_identifiers} identifiers set aside)"
     )
     key = _demo_key(settings)
-    console.print(f"\nDemo API key (all scopes): [bold]{key}[/bold]")
     base = f"http://{settings.api.host}:{settings.api.port}"
-    console.print(f'Try: curl -H "X-API-Key: {key}" "{base}/v1/customers?email=<an e-mail from users.csv>"')
-    console.print(f"Docs: {base}/docs")
+    email = _example_email(settings) or "<an e-mail from sample_data/users.csv>"
+    console.print(f"\nDemo API key (all scopes): [bold]{key}[/bold]", soft_wrap=True)
+    console.print(f'Try: curl -H "X-API-Key: {key}" "{base}/v1/customers?email={email}"', soft_wrap=True)
+    console.print(f"Docs: {base}/docs", soft_wrap=True)
     if serve_api:
         _serve(settings)
+
+
+def _example_email(settings: Settings) -> str | None:
+    from sqlmodel import Session
+
+    from core.db import make_engine
+    from profiles.service import example_email
+
+    engine = make_engine(str(settings.store.url))
+    try:
+        with Session(engine) as session:
+            return example_email(session)
+    finally:
+        engine.dispose()
 
 
 def _print_load(load: object) -> None:

@@ -58,10 +58,16 @@ def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataF
         .alias("lineage")
     )
     return values.join(lineage, on="customer_id", how="left").with_columns(
+        *[pl.col(name).map_elements(display_name, return_dtype=pl.String) for name in ("first_name", "last_name")],
         pl.col("email").str.to_lowercase(),
         pl.col("phone").map_elements(lambda p: normalize_phone(p, default_region) or p, return_dtype=pl.String),
         pl.col("dob").str.to_date(strict=False),
     )
+
+
+def display_name(name: str) -> str:
+    """A name typed all in one case ('omar', 'COLE') shown in title case; mixed case ('McDonald') kept."""
+    return name.title() if name.islower() or name.isupper() else name
 
 
 def _lineage_json(chosen: pl.Series) -> str:

@@ -33,6 +33,21 @@ def list_by_identifier(
     return list(session.exec(statement))
 
 
+def example_email(session: Session) -> str | None:
+    """An e-mail of a customer who bought on the web, in a store and on a marketplace (for the demo)."""
+    statement = (
+        select(CustomerProfile.email)
+        .where(
+            CustomerProfile.web_order_count > 0,
+            CustomerProfile.pos_order_count > 0,
+            CustomerProfile.marketplace_order_count > 0,
+            col(CustomerProfile.email).is_not(None),
+        )
+        .order_by(col(CustomerProfile.customer_id))
+    )
+    return session.exec(statement).first()
+
+
 def list_identifiers(session: Session, *, customer_id: str) -> list[CustomerIdentifier]:
     """Every identifier linked to the customer, by kind then value."""
     statement = (

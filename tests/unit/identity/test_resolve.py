@@ -191,3 +191,14 @@ def test_a_value_shared_by_more_accounts_than_allowed_is_set_aside() -> None:
 def test_people_are_counted_with_typos_and_nicknames_forgiven() -> None:
     assert count_people([("william", "smith"), ("william", "smtih"), ("william", "smith")]) == 1
     assert count_people([("william", "smith"), ("olivia", "smith")]) == 2
+
+
+def test_golden_names_typed_in_one_case_are_shown_in_title_case() -> None:
+    rows = [
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "first_name": "omar",
+         "last_name": "McDONALD"},
+        {"record_id": "users:2", "source": "users", "record_key": "2", "user_id": "2", "first_name": "ANNA",
+         "last_name": "McDonald"},
+    ]  # fmt: skip
+    names = sorted(run(rows).customers.select("first_name", "last_name").iter_rows())
+    assert names == [("Anna", "McDonald"), ("Omar", "McDONALD")]
