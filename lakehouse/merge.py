@@ -27,10 +27,11 @@ from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterTha
 from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import DataScan, FileScanTask, Table, Transaction
+from pyiceberg.table.update.snapshot import _OverwriteFiles
 from pyiceberg.types import IntegerType, LongType, StringType
 
 from lakehouse.merge_rules import ROW_INDEX, DeleteRule, MergeRule, Scd2Rule, UpsertRule
-from lakehouse.write import WriteResult, commit_with_retry, conform, write_data_files
+from lakehouse.write import WriteResult, commit_with_retry, conform, discard_written, write_data_files
 
 logger = logging.getLogger(__name__)
 
@@ -153,8 +154,24 @@ def stage_merge(
     A merge that changes nothing commits nothing, unless `commit_empty` asks for a snapshot that
     only carries `properties` (a worker advancing its watermark past unchanged rows).
     """
-    result = WriteResult(table=".".join(table.name()), operation=operation)
     producer = tx.update_snapshot(snapshot_properties=dict(properties)).overwrite()
+    try:
+        return _stage(tx, table, rule, producer, operation, properties, commit_empty)
+    except BaseException:
+        discard_written(producer)
+        raise
+
+
+def _stage(
+    tx: Transaction,
+    table: Table,
+    rule: MergeRule,
+    producer: _OverwriteFiles,
+    operation: str,
+    properties: Mapping[str, str],
+    commit_empty: bool,
+) -> WriteResult:
+    result = WriteResult(table=".".join(table.name()), operation=operation)
     conflict_filter = _key_range_filter(tx, rule)
     producer.delete_by_predicate(conflict_filter)
     counter = itertools.count(0)

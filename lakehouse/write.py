@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException, ValidationException
@@ -21,6 +21,7 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import DataScan, Table, Transaction
+from pyiceberg.table.update.snapshot import _SnapshotProducer
 
 from core.errors import CommitConflictError, SchemaEvolutionError
 
@@ -90,13 +91,33 @@ def commit_with_retry(table: Table, operation: Callable[[Transaction], T], *, at
             if isinstance(result, WriteResult) and (snapshot := table.current_snapshot()) is not None:
                 result.snapshot_id = snapshot.snapshot_id
             return result
-        except RETRYABLE as exc:
+        except BaseException as exc:
+            for producer in tx._snapshot_producers:
+                discard_written(producer)
+            if not isinstance(exc, RETRYABLE):
+                raise
             if attempt == attempts:
                 raise CommitConflictError(f"{'.'.join(table.name())}: commit failed {attempts} times: {exc}") from exc
             wait = min(2.0, 0.05 * 2**attempt) * (1 + random.random())
             logger.warning("commit conflict on %s (attempt %d), re-planning in %.2fs", table.name(), attempt, wait)
             time.sleep(wait)
     raise AssertionError("unreachable")
+
+
+def discard_written(producer: _SnapshotProducer[Any]) -> None:
+    """Delete the data and manifest files a producer wrote for a commit that will not land.
+
+    pyiceberg removes uncommitted manifests but leaves the data files (FACTS: an exception in a
+    transaction leaves its files on disk); whatever slips past this, the maintenance sweep removes.
+    """
+    for data_file in producer._added_data_files:
+        try:
+            producer._io.delete(data_file.file_path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            logger.warning("could not delete an uncommitted data file; the maintenance sweep will")
+    producer._clean_all_uncommitted()
 
 
 def stage_append(tx: Transaction, data: pa.Table, properties: Mapping[str, str]) -> WriteResult:

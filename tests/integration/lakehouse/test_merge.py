@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -17,7 +18,7 @@ from pyiceberg.table import Table
 from core.config import load_settings
 from lakehouse import merge, write
 from lakehouse.catalog import open_catalog
-from lakehouse.merge_rules import UpsertRule
+from lakehouse.merge_rules import DeleteRule, UpsertRule
 from lakehouse.snapshots import last_property
 from lakehouse.tables import create_table
 from schema.model import Column, Layer, PartitionField, TableDef
@@ -302,3 +303,49 @@ def test_commit_with_retry_replans_after_a_conflict(catalog: Catalog) -> None:
     final = contents(catalog.load_table(ITEMS.identifier), ["item_id"])
     assert len(attempts) == 2
     assert final.filter(pl.col("item_id") == "new")["note"].to_list() == ["mine"], "no duplicate key, last writer wins"
+
+
+def test_several_operations_commit_together_or_not_at_all(catalog: Catalog) -> None:
+    table = create_table(catalog, ITEMS)
+    write.append(table, items([("a", 1, "1.00", 0, ""), ("b", 2, "2.00", 1, "")]))
+    version_before = len(table.metadata.metadata_log)
+    schema = table.schema().as_arrow()
+
+    def both(tx):  # type: ignore[no-untyped-def]
+        merge.stage_merge(tx, table, DeleteRule(pa.table({"item_id": ["a"]}), ("item_id",)), "delete", {})
+        return write.stage_append(tx, write.conform(schema, items([("c", 3, "3.00", 2, "")])), {"c360.watermark": "w9"})
+
+    write.commit_with_retry(table, both)
+    assert len(table.metadata.metadata_log) == version_before + 1, "one catalog commit"
+    assert contents(table, ["item_id"])["item_id"].to_list() == ["b", "c"]
+
+    def fails_halfway(tx):  # type: ignore[no-untyped-def]
+        incoming = write.conform(schema, items([("b", 2, "9.00", 1, "changed"), ("d", 4, "4.00", 1, "")]))
+        merge.stage_merge(tx, table, UpsertRule(incoming, ("item_id",)), "upsert", {})
+        raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError):
+        write.commit_with_retry(table, fails_halfway)
+    table.refresh()
+    assert contents(table, ["item_id"])["item_id"].to_list() == ["b", "c"], "nothing of the failed transaction landed"
+    on_disk = {str(p) for p in Path(table.location().removeprefix("file://")).rglob("*.parquet")}
+    live = {f.removeprefix("file://") for f in table.inspect.files()["file_path"].to_pylist()}
+    older = {f.removeprefix("file://") for s in table.snapshots() for f in _snapshot_files(table, s.snapshot_id)}
+    assert on_disk == live | older, "the files the failed transaction wrote were removed"
+
+
+def _snapshot_files(table: Table, snapshot_id: int) -> list[str]:
+    return [t.file.file_path for t in table.scan(snapshot_id=snapshot_id).plan_files()]
+
+
+def test_tables_are_queryable_with_duckdb_and_polars(catalog: Catalog) -> None:
+    from lakehouse.query import duckdb_over, read_polars
+
+    table = create_table(catalog, ITEMS)
+    write.append(table, items([("a", 1, "1.50", 0, ""), ("b", 1, "2.50", 1, ""), ("c", 2, "4.00", 1, "")]))
+    con = duckdb_over({"items": table})
+    assert con.execute("SELECT owner, sum(amount) FROM items GROUP BY owner ORDER BY owner").fetchall() == [
+        (1, Decimal("4.00")),
+        (2, Decimal("4.00")),
+    ]
+    assert read_polars(table, row_filter="owner == 2", columns=("item_id",))["item_id"].to_list() == ["c"]
