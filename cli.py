@@ -15,6 +15,8 @@ import sample_data
 from core.config import Scope, Settings, load_settings
 from core.errors import C360Error
 from core.logging import configure_logging
+from ingest.landing import BatchCounts
+from ingest.worker import EntityRun
 
 app = typer.Typer(help="ShopSphere Customer 360 on an Iceberg lakehouse.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -60,12 +62,15 @@ def run(
 
     settings = _settings()
     with console.status("starting") as status:
-        report = run_pipeline(settings, source, step=lambda name: status.update(name))
+        report = run_pipeline(settings, source, step=lambda name: status.update(name), on_batch=_batch_line)
     _print_load(report.load)
-    console.print(
-        f"identity build {report.identity.build_id}: {report.identity.customers} customers "
-        f"from {report.identity.records} records ({report.identity.untrusted_identifiers} identifiers set aside)"
-    )
+    if report.identity is None:
+        console.print("no input changed since the last build: the gold layer and the served profiles are current")
+    else:
+        console.print(
+            f"identity build {report.identity.build_id}: {report.identity.customers} customers from "
+            f"{report.identity.records} records ({report.identity.untrusted_identifiers} identifiers set aside)"
+        )
     key = _demo_key(settings)
     base = f"http://{settings.api.host}:{settings.api.port}"
     email = _example_email(settings) or "<an e-mail from sample_data/users.csv>"
@@ -90,14 +95,22 @@ def _example_email(settings: Settings) -> str | None:
         engine.dispose()
 
 
-def _print_load(load: object) -> None:
-    table = Table(title="loaded")
-    for column in ("entity", "read", "written", "quarantined", "duplicates"):
-        table.add_column(column, justify="right" if column != "entity" else "left")
-    for counts in load.entities:  # type: ignore[attr-defined]
-        table.add_row(
-            counts.entity, *(str(getattr(counts, c)) for c in ("read", "written", "quarantined", "duplicates"))
-        )
+def _batch_line(counts: BatchCounts, seconds: float) -> None:
+    rate = counts.read / seconds if seconds > 0 else 0.0
+    console.print(
+        f"  {counts.entity}: read {counts.read}, written {counts.written}, "
+        f"quarantined {counts.quarantined} ({rate:,.0f} rows/s)"
+    )
+
+
+def _print_load(runs: list[EntityRun]) -> None:
+    table = Table(title="landed and conformed")
+    for column in ("entity", "read", "written", "quarantined", "conformed in", "refused by the model"):
+        table.add_column(column, justify="left" if column == "entity" else "right")
+    for run in runs:
+        landed = [sum(getattr(b, c) for b in run.batches) for c in ("read", "written", "quarantined")]
+        conformed = [sum(r.rows_in for r in run.conformed), sum(r.rows_rejected for r in run.conformed)]
+        table.add_row(run.entity, *(str(n) for n in landed + conformed))
     console.print(table)
 
 

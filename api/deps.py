@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -9,7 +10,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from sqlmodel import Session
 
 from api.auth import API_KEY_HEADER, Caller, authenticate
-from core.config import Scope, Settings
+from core.config import CatalogSettings, Scope, Settings
 from lakehouse.lake import Lake
 
 
@@ -23,9 +24,32 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _lake(request: Request) -> Lake:
-    lake: Lake = request.app.state.lake()
-    return lake
+class LakeHandle:
+    """The catalog, opened on first use (once, whatever the concurrency) and closed at shutdown."""
+
+    def __init__(self, settings: CatalogSettings):
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._lake: Lake | None = None
+
+    def get(self) -> Lake:
+        """The open lake; ConfigurationError when the catalog cannot be reached."""
+        with self._lock:
+            if self._lake is None:
+                self._lake = Lake.open(self._settings, ensure_namespaces=False)
+            return self._lake
+
+    def close(self) -> None:
+        """Release the catalog's connections."""
+        with self._lock:
+            if self._lake is not None:
+                self._lake.close()
+                self._lake = None
+
+
+def _lake_handle(request: Request) -> LakeHandle:
+    handle: LakeHandle = request.app.state.lake
+    return handle
 
 
 def _caller(request: Request, key: Annotated[str | None, Security(API_KEY_HEADER)]) -> Caller:
@@ -34,7 +58,7 @@ def _caller(request: Request, key: Annotated[str | None, Security(API_KEY_HEADER
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[Session, Depends(_session)]
-LakeDep = Annotated[Lake, Depends(_lake)]
+LakeHandleDep = Annotated[LakeHandle, Depends(_lake_handle)]
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import cache
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
+from api.deps import LakeHandle
 from api.routes import customers, health
 from core.config import Settings
 from core.db import make_engine
-from lakehouse.lake import Lake
+from core.logging import protect_access_log
 
 DESCRIPTION = """Customer 360 over the ShopSphere lakehouse.
 
@@ -30,12 +30,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(str(settings.store.url))
         app.state.engine = engine
-        app.state.lake = cache(lambda: Lake.open(settings.catalog))
+        app.state.lake = LakeHandle(settings.catalog)
         yield
         engine.dispose()
-        if app.state.lake.cache_info().currsize:
-            app.state.lake().close()
+        app.state.lake.close()
 
+    protect_access_log()
     app = FastAPI(title="ShopSphere Customer 360", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     errors.install(app)

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.logging import redact
+from core.masking import mask
 from schema.store import CustomerIdentifier, CustomerOrder, CustomerProfile
 
 MASKED_KINDS = frozenset({"email", "phone", "loyalty_id", "device_id", "marketplace_buyer_id"})
@@ -123,7 +123,7 @@ class MetricsPublic(BaseModel):
             )
             for channel in ("web", "pos", "marketplace")
         }
-        average = _money(round(profile.lifetime_value_cents / profile.order_count)) if profile.order_count else None
+        average = None if profile.average_order_value_cents is None else _money(profile.average_order_value_cents)
         return cls(
             order_count=profile.order_count,
             lifetime_value=_money(profile.lifetime_value_cents),
@@ -189,7 +189,7 @@ class CustomerPublic(BaseModel):
             "loyalty_id": profile.loyalty_id,
         }
         if not unmasked:
-            personal = {name: redact(value) or None for name, value in personal.items()}
+            personal = {name: mask(value) for name, value in personal.items()}
         return cls(
             customer_id=profile.customer_id,
             **personal,
@@ -204,7 +204,7 @@ class CustomerPublic(BaseModel):
             identifiers=[
                 IdentifierPublic(
                     kind=i.kind,
-                    value=i.value if unmasked or i.kind not in MASKED_KINDS else redact(i.value),
+                    value=i.value if unmasked or i.kind not in MASKED_KINDS else mask(i.value) or "",
                     rule=i.rule,
                 )
                 for i in identifiers

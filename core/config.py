@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigurationError
 
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     @classmethod
     def _long_keys(cls, keys: dict[str, list[Scope]]) -> dict[str, list[Scope]]:
         if short := [k for k in keys if len(k) < 16]:
-            raise ValueError(f"{len(short)} key(s) shorter than 16 characters; use `c360 keys new`")
+            raise ValueError(f"{len(short)} key(s) shorter than 16 characters; make one with `c360 keys <scope>...`")
         return keys
 
     @model_validator(mode="after")
@@ -166,3 +166,5 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(f"{env_name(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigurationError(f"invalid settings: {problems}") from exc
+    except SettingsError as exc:  # a value that is not valid JSON where JSON is expected
+        raise ConfigurationError(f"invalid settings: {exc}") from exc

@@ -1,7 +1,7 @@
 """Logging set-up: human-readable on a terminal, one JSON object per line otherwise.
 
-Log records carry ids and counts, never personal data: callers pass identifiers through
-:func:`redact` before they reach a message.
+Log records carry ids and counts, never personal data; the access log of the API keeps the path
+and drops the query string, where lookups carry e-mails and phone numbers.
 """
 
 from __future__ import annotations
@@ -47,13 +47,22 @@ def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) ->
     root.setLevel(level.upper())
     for noisy in ("pyiceberg", "httpx", "urllib3", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    protect_access_log()
 
 
-def redact(value: str | None, keep: int = 2) -> str:
-    """Mask a personal value for logs and masked API responses: 'jane@x.com' -> 'ja***@x.com'."""
-    if not value:
-        return ""
-    if "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:keep]}***@{domain}"
-    return f"{value[:keep]}***{value[-2:]}" if len(value) > keep + 4 else "***"
+def protect_access_log() -> None:
+    """Install the filter that drops query strings from uvicorn's access log (idempotent)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropQueryString) for f in access.filters):
+        access.addFilter(DropQueryString())
+
+
+class DropQueryString(logging.Filter):
+    """Cut the query string out of access-log lines: lookups put e-mails and phones there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            path = record.args[2]
+            if "?" in path:
+                record.args = (*record.args[:2], path.split("?", 1)[0] + "?…", *record.args[3:])
+        return True

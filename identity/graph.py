@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import networkx as nx
 import polars as pl
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from identity.normalize import canonical_first_name, is_junk, normalize_name
 
@@ -39,9 +40,16 @@ def identifier_node(kind: str, value: str) -> IdentifierNode:
     return ("identifier", kind, value)
 
 
+def similar_names(a: str, b: str) -> bool:
+    """One name typed twice: equal, close (ratio), or one slip apart (a swapped, dropped or wrong letter)."""
+    if a == b or fuzz.ratio(a, b) >= NAME_SIMILARITY:
+        return True
+    return min(len(a), len(b)) >= 4 and OSA.distance(a, b) <= 1
+
+
 def _same_person(a: tuple[str, str], b: tuple[str, str]) -> bool:
     """Names close enough to be one person typed twice: nicknames, accents and typos forgiven."""
-    return fuzz.ratio(a[0], b[0]) >= NAME_SIMILARITY and fuzz.ratio(a[1], b[1]) >= NAME_SIMILARITY
+    return similar_names(a[0], b[0]) and similar_names(a[1], b[1])
 
 
 def count_people(names: list[tuple[str, str]]) -> int:
@@ -55,13 +63,15 @@ def count_people(names: list[tuple[str, str]]) -> int:
 
 def _named_people(records: pl.DataFrame, identifiers: pl.DataFrame) -> pl.DataFrame:
     """(kind, value, named_people): distinct people by name among the records carrying each identifier."""
-    names = records.select(
+    latest = records.sort("seen_at").unique(subset="record_id", keep="last")  # an account's current name
+    names = latest.select(
         "record_id",
         pl.col("first_name").map_elements(canonical_first_name, return_dtype=pl.String).alias("first"),
         pl.col("last_name").map_elements(normalize_name, return_dtype=pl.String).alias("last"),
     ).filter(pl.col("first").is_not_null() & pl.col("last").is_not_null())
     grouped = (
-        identifiers.join(names, on="record_id")
+        identifiers.filter(pl.col("kind") != "user_id")  # an account id names one account, whatever its history
+        .join(names, on="record_id")
         .group_by("kind", "value")
         .agg(pl.struct("first", "last").unique().alias("names"))
         .filter(pl.col("names").list.len() > 1)

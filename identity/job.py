@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import polars as pl
+import pyarrow as pa
 
 from identity.records import device_records, identifiers, order_records, user_records
 from identity.resolve import Resolution, resolve
 from lakehouse import write
 from lakehouse.lake import Lake
-from lakehouse.query import read_arrow
+from lakehouse.query import read_arrow, to_frame
 from schema import lake as tables
-from schema.lake import PROP_BUILD_ID
+from schema.lake import PROP_BUILD_ID, PROP_INPUTS
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +37,16 @@ def new_build_id(now: datetime | None = None) -> str:
     return f"{(now or datetime.now(UTC)):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
+def live_users(versions: pa.Table) -> pa.Table:
+    """Every version of the accounts whose current version is not deleted (soft-deleted accounts drop out)."""
+    frame = to_frame(versions)
+    deleted = frame.filter(pl.col("is_current") & pl.col("deleted_at").is_not_null()).select("user_id")
+    return frame.join(deleted, on="user_id", how="anti").to_arrow()
+
+
 def load_records(lake: Lake, *, default_region: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Identity records and their normalised identifiers from every conformed table."""
-    users = read_arrow(lake.table(tables.USERS))
+    users = live_users(read_arrow(lake.table(tables.USERS)))
     orders = read_arrow(lake.table(tables.ORDERS), row_filter="is_deleted == false")
     events = read_arrow(lake.table(tables.EVENTS), columns=("device_id", "user_id", "event_ts"))
     records = pl.concat([user_records(users), order_records(orders), device_records(events)], how="vertical_relaxed")
@@ -46,12 +54,12 @@ def load_records(lake: Lake, *, default_region: str) -> tuple[pl.DataFrame, pl.D
 
 
 def run_identity(
-    lake: Lake, *, default_region: str, max_people: int, build_id: str
+    lake: Lake, *, default_region: str, max_people: int, build_id: str, inputs: str = ""
 ) -> tuple[IdentityReport, Resolution]:
-    """Resolve every record and replace the gold identity tables in two commits tagged with `build_id`."""
+    """Resolve every record and replace the gold identity tables, each commit tagged with the build and its inputs."""
     records, found = load_records(lake, default_region=default_region)
     resolution = resolve(records, found, max_people=max_people, default_region=default_region, build_id=build_id)
-    props = {PROP_BUILD_ID: build_id}
+    props = {PROP_BUILD_ID: build_id, PROP_INPUTS: inputs}
     write.replace_all(lake.table(tables.CUSTOMERS), resolution.customers.to_arrow(), properties=props)
     write.replace_all(lake.table(tables.IDENTITY_LINKS), resolution.links.to_arrow(), properties=props)
     report = IdentityReport(

@@ -22,8 +22,8 @@ from identity.normalize import (
     normalize_phone,
     normalize_user_id,
 )
+from lakehouse.query import to_frame
 
-IDENTIFIER_KINDS = ("email", "phone", "loyalty_id", "user_id", "device_id", "marketplace_buyer_id")
 # Internal link key (never looked up through the API): see identity.address.
 NAME_ADDRESS = "name_address"
 ATTRIBUTES = ("first_name", "last_name", "email", "phone", "dob", "street", "city", "postcode", "country", "loyalty_id")
@@ -32,19 +32,13 @@ RECORD_COLUMNS = ("record_id", "source", "record_key", "seen_at", *ATTRIBUTES)
 SOURCE_RANK = {"users": 0, "orders": 1, "devices": 2}
 
 
-def _frame(rows: pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(rows)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
 def _text(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.String)
 
 
 def user_records(users: pa.Table) -> pl.DataFrame:
     """One record per user account; every SCD2 version contributes identifiers, the latest its attributes."""
-    frame = _frame(users).sort("valid_from")
+    frame = to_frame(users).sort("valid_from")
     return frame.select(
         pl.concat_str(pl.lit("users:"), _text("user_id")).alias("record_id"),
         pl.lit("users").alias("source"),
@@ -59,7 +53,7 @@ def user_records(users: pa.Table) -> pl.DataFrame:
 
 def order_records(orders: pa.Table) -> pl.DataFrame:
     """One record per order: the identifiers typed at checkout, the till or the marketplace."""
-    frame = _frame(orders)
+    frame = to_frame(orders)
     first, last = _split_name(pl.col("buyer_name"))
     return frame.select(
         pl.concat_str(pl.lit("orders:"), pl.col("order_id")).alias("record_id"),
@@ -84,7 +78,7 @@ def order_records(orders: pa.Table) -> pl.DataFrame:
 
 def device_records(events: pa.Table) -> pl.DataFrame:
     """One record per (device, user) pair seen in events; anonymous devices have no user."""
-    frame = _frame(events).filter(pl.col("device_id").is_not_null())
+    frame = to_frame(events).filter(pl.col("device_id").is_not_null())
     pairs = frame.group_by("device_id", "user_id").agg(pl.col("event_ts").max().alias("seen_at"))
     key = pl.concat_str(pl.col("device_id"), pl.lit("|"), _text("user_id").fill_null("anonymous"))
     nulls = [pl.lit(None, pl.String).alias(a) for a in ATTRIBUTES if a != "dob"]

@@ -12,7 +12,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pyarrow as pa
+
+from ingest.model import Conformed, ConformEnv, RowRejection, Write, records_table
 from ingest.validate import FUTURE_TIMESTAMP, INVALID_JSON, INVALID_TYPE, MISSING_FIELD, OVERSIZE, UNKNOWN_TYPE
+from lakehouse.query import to_frame
+from schema import lake as tables
 
 EVENT_TYPES = frozenset({"view", "click", "add_to_cart", "remove_from_cart", "search", "login", "checkout", "purchase"})
 # Fields an event of each type must carry (top level, or in metadata for the metadata-borne ones).
@@ -144,3 +149,24 @@ def _price(value: Any) -> Decimal:
         return Decimal(str(value)).quantize(Decimal("0.01"))
     except InvalidOperation as exc:
         raise EventError(INVALID_TYPE, "metadata.price", f"price {value!r:.40} is not an amount") from exc
+
+
+def conform_events(raw: pa.Table, env: ConformEnv) -> Conformed:
+    """Raw messages to `conformed.events`; a redelivered event keeps its first offset, bad ones are rejected."""
+    rows: dict[str, dict[str, Any]] = {}
+    rejected: list[RowRejection] = []
+    for message in to_frame(raw).sort("topic", "partition", "offset").iter_rows(named=True):
+        position = f"{message['topic']}:{message['partition']}:{message['offset']}"
+        try:
+            row = parse_event(message["payload"] or "", now=env.now)
+        except EventError as exc:
+            rejected.append(
+                RowRejection(position, message["_batch_id"], exc.column, str(exc), message["payload"], exc.reason_code)
+            )
+            continue
+        row.update(
+            _topic=message["topic"], _partition=message["partition"], _offset=message["offset"],
+            _batch_id=message["_batch_id"], _ingested_at=message["_ingested_at"],
+        )  # fmt: skip
+        rows.setdefault(row["event_id"], row)
+    return Conformed(writes=[Write(tables.EVENTS, "upsert", records_table(list(rows.values())))], rejections=rejected)

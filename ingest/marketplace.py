@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pyarrow as pa
+
+from ingest.model import Conformed, ConformEnv, RowRejection, Write, records_table
+from ingest.products import ProductMatcher
 from ingest.validate import INVALID_TYPE, INVALID_VALUE, MISSING_FIELD
+from lakehouse.query import to_frame
+from schema import lake as tables
+from schema.raw import OP_DELETE
 
 PLATFORMS = ("amazon", "ebay", "walmart")
 
@@ -116,6 +123,9 @@ def _quantity(value: Any, where: str) -> int:
 
 
 def _iso(value: Any, where: str) -> datetime:
+    if isinstance(value, dict) and "$date" in value:  # a BSON date, as extended JSON
+        date = value["$date"]
+        return _epoch_ms(int(date["$numberLong"]), where) if isinstance(date, dict) else _iso(date, where)
     if not isinstance(value, str):
         raise MappingError(INVALID_TYPE, where, f"{where}: expected an ISO timestamp")
     try:
@@ -273,3 +283,86 @@ def map_document(doc: Any) -> MarketplaceOrder:
     if platform not in MAPPERS:
         raise MappingError(INVALID_VALUE, "platform", f"unknown platform {platform!r:.40}")
     return MAPPERS[platform](doc)
+
+
+def marketplace_rows(
+    mapped: list[tuple[MarketplaceOrder, str, datetime]], matcher: ProductMatcher
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Conformed rows of mapped documents, each with its raw batch id and ingestion time.
+
+    Returns (marketplace_orders, orders, order_items).
+    """
+    details: list[dict[str, object]] = []
+    unified: list[dict[str, object]] = []
+    lines: list[dict[str, object]] = []
+    for order, batch_id, ingested_at in mapped:
+        lineage = {"_batch_id": batch_id, "_ingested_at": ingested_at}
+        conformed_id = f"{order.platform}:{order.marketplace_order_id}"
+        details.append({
+            "platform": order.platform, "marketplace_order_id": order.marketplace_order_id, "doc_id": order.doc_id,
+            "buyer_id": order.buyer_id, "buyer_email": order.buyer_email, "buyer_name": order.buyer_name,
+            "phone": order.phone, "street": order.street, "city": order.city, "postcode": order.postcode,
+            "country": order.country, "status": order.status, "currency": order.currency,
+            "total_amount": order.total_amount, "order_ts": order.order_ts, "updated_at": order.updated_at,
+            "extra": json.dumps(order.extra, sort_keys=True, default=str) if order.extra else None, **lineage,
+        })  # fmt: skip
+        unified.append({
+            "order_id": conformed_id, "source": "marketplace", "platform": order.platform,
+            "source_order_id": order.marketplace_order_id, "email": order.buyer_email, "phone": order.phone,
+            "marketplace_buyer_id": order.buyer_id, "buyer_name": order.buyer_name, "ship_street": order.street,
+            "ship_city": order.city, "ship_postcode": order.postcode, "ship_country": order.country,
+            "status": order.status, "currency": order.currency, "total_amount": order.total_amount,
+            "order_ts": order.order_ts, "updated_at": order.updated_at, "is_deleted": False, **lineage,
+        })  # fmt: skip
+        for line_no, line in enumerate(order.lines, start=1):
+            product_id = matcher.match(line.title)
+            lines.append({
+                "order_id": conformed_id, "line_no": line_no, "product_id": product_id, "product_name": line.title,
+                "product_matched": product_id is not None, "quantity": line.quantity, "unit_price": line.unit_price,
+                "currency": order.currency, "updated_at": order.updated_at, "is_deleted": False, **lineage,
+            })  # fmt: skip
+    return records_table(details), records_table(unified), records_table(lines)
+
+
+def conform_marketplace(raw: pa.Table, env: ConformEnv) -> Conformed:
+    """Raw documents to marketplace_orders, orders and order_items; unreadable documents are rejected.
+
+    A tombstone (a document gone from MongoDB) carries the last landed document, so its order
+    keys are known: the order and its lines are marked deleted, the platform detail is removed.
+    """
+    frame = to_frame(raw)
+    mapped: list[tuple[MarketplaceOrder, str, datetime]] = []
+    gone: list[MarketplaceOrder] = []
+    rejected: list[RowRejection] = []
+    for row in frame.iter_rows(named=True):
+        try:
+            order = parse_document(row["document"])
+        except MappingError as exc:
+            rejected.append(
+                RowRejection(
+                    row["_watermark"],
+                    row["_batch_id"],
+                    exc.column,
+                    str(exc),
+                    row["document"],
+                    exc.reason_code,
+                    record_key=row["doc_id"],
+                )
+            )
+            continue
+        if row["_op"] == OP_DELETE:
+            gone.append(order)
+        else:
+            mapped.append((order, row["_batch_id"], row["_ingested_at"]))
+    details, unified, lines = marketplace_rows(mapped, ProductMatcher(env.catalogue()))
+    writes = [Write(tables.ORDERS, "upsert", unified), Write(tables.ORDER_ITEMS, "upsert", lines)]
+    if gone:
+        ids = [f"{o.platform}:{o.marketplace_order_id}" for o in gone]
+        writes.append(Write(tables.ORDERS, "mark", pa.table({"order_id": ids}), {"is_deleted": True}))
+        writes.append(Write(tables.ORDER_ITEMS, "mark", pa.table({"order_id": ids}), {"is_deleted": True}))
+        keys = pa.table(
+            {"platform": [o.platform for o in gone], "marketplace_order_id": [o.marketplace_order_id for o in gone]}
+        )
+        writes.append(Write(tables.MARKETPLACE_ORDERS, "delete", keys))
+    writes.append(Write(tables.MARKETPLACE_ORDERS, "upsert", details))
+    return Conformed(writes=writes, rejections=rejected)

@@ -1,19 +1,29 @@
-"""Quarantine rows: what could not be loaded, from where, and why.
+"""Quarantine: what could not be loaded, from where, and why; written idempotently.
 
-Ids are derived from the source position and reason, so loading the same bad record twice
-quarantines it once.
+A record's id derives from its source, entity, batch, position and reason; batch ids derive from
+the source position a batch starts at, so re-reading a batch after a crash quarantines nothing twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+
+from ingest.model import BatchContext, RowRejection
+from ingest.validate import Rejection
+from lakehouse import merge
+from lakehouse.lake import Lake
+from schema import lake as tables
+from schema.ops import QUARANTINE_OPEN
+
+# Columns that may differ when the same record is quarantined again; it is then left as it is.
+_VOLATILE = ("batch_id", "quarantined_at", "status", "resolved_at", "message")
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,7 @@ class QuarantinedRecord:
 
     source: str
     entity: str
+    batch_id: str
     position: str
     reason_code: str
     message: str
@@ -31,12 +42,41 @@ class QuarantinedRecord:
 
     @property
     def quarantine_id(self) -> str:
-        """Stable id: the same record refused for the same reason gets the same id."""
-        digest = hashlib.sha256(f"{self.source}|{self.entity}|{self.position}|{self.reason_code}".encode())
-        return digest.hexdigest()[:32]
+        """Stable id: the same record of the same batch refused for the same reason gets the same id."""
+        text = f"{self.source}|{self.entity}|{self.batch_id}|{self.position}|{self.reason_code}"
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def to_rows(records: Sequence[QuarantinedRecord], *, batch_id: str, at: datetime) -> pa.Table:
+def from_typing(
+    rejections: Iterable[Rejection], rows: pa.Table, ctx: BatchContext, entity: str, key: str
+) -> list[QuarantinedRecord]:
+    """Quarantine records for rows a batch could not type; `rows` are the batch as read (with `_watermark`)."""
+    records = []
+    for rejection in rejections:
+        row = rows.slice(rejection.index, 1).to_pylist()[0]
+        position = str(row.pop("_watermark", rejection.index))
+        records.append(
+            QuarantinedRecord(
+                source=ctx.source, entity=entity, batch_id=ctx.batch_id, position=position,
+                reason_code=rejection.reason_code, message=rejection.message, payload=row,
+                record_key=None if row.get(key) is None else str(row[key]), column=rejection.column,
+            )
+        )  # fmt: skip
+    return records
+
+
+def from_conforming(rejections: Iterable[RowRejection], source: str, entity: str) -> list[QuarantinedRecord]:
+    """Quarantine records for raw rows the conformed model refused."""
+    return [
+        QuarantinedRecord(
+            source=source, entity=entity, batch_id=r.batch_id, position=r.position, reason_code=r.reason_code,
+            message=r.message, payload=r.payload, column=r.column, record_key=r.record_key,
+        )
+        for r in rejections
+    ]  # fmt: skip
+
+
+def to_rows(records: Sequence[QuarantinedRecord], *, at: datetime) -> pa.Table:
     """Rows for the `ops.quarantine` table."""
     return pa.table(
         {
@@ -48,11 +88,19 @@ def to_rows(records: Sequence[QuarantinedRecord], *, batch_id: str, at: datetime
             "reason_code": [r.reason_code for r in records],
             "column_name": [r.column for r in records],
             "message": [r.message for r in records],
-            "batch_id": [batch_id] * len(records),
+            "batch_id": [r.batch_id for r in records],
             "source_position": [r.position for r in records],
             "quarantined_at": pa.array([at] * len(records), pa.timestamp("us", tz="UTC")),
+            "status": [QUARANTINE_OPEN] * len(records),
         }
     )
+
+
+def write(lake: Lake, records: Sequence[QuarantinedRecord], *, at: datetime) -> int:
+    """Add records to `ops.quarantine`; a record already there is left as it is. Returns records given."""
+    if records:
+        merge.upsert(lake.table(tables.QUARANTINE), to_rows(records, at=at), ignore_columns=_VOLATILE)
+    return len(records)
 
 
 def _as_json(payload: Any) -> str:

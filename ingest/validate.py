@@ -31,10 +31,18 @@ class Rejection:
 
 
 def blank_to_null(values: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """Empty or whitespace-only strings become null; other strings are stripped."""
+    """Empty or whitespace-only strings become null; other strings are stripped (for typed targets)."""
     array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     stripped = pc.utf8_trim_whitespace(array)
     return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, stripped.type), stripped)
+
+
+def _as_text(values: pa.ChunkedArray | pa.Array, empty_is_null: bool) -> pa.Array:
+    """Text kept exactly as the source wrote it; only an empty field means null when the format says so."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not empty_is_null:
+        return array
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
 
 
 def cast_strings(values: pa.Array, target: pa.DataType) -> tuple[pa.Array, list[tuple[int, str]]]:
@@ -53,8 +61,12 @@ def cast_strings(values: pa.Array, target: pa.DataType) -> tuple[pa.Array, list[
             typed.append(_cast(pa.array([value], pa.string()), target)[0].as_py())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             typed.append(None)
-            bad.append((index, f"{value[:40]!r} is not a valid {target}"))
+            bad.append((index, f"value is not a valid {target}"))
     return pa.array(typed, target), bad
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _cast(values: pa.Array, target: pa.DataType) -> pa.Array:
@@ -68,17 +80,22 @@ def _cast(values: pa.Array, target: pa.DataType) -> pa.Array:
     return values.cast(target)
 
 
-def type_columns(batch: pa.Table, target: pa.Schema, required: frozenset[str]) -> tuple[pa.Table, list[Rejection]]:
+def type_columns(
+    batch: pa.Table, target: pa.Schema, required: frozenset[str], *, empty_is_null: bool = True
+) -> tuple[pa.Table, list[Rejection]]:
     """Type a batch of string columns to `target`.
 
-    Columns of the batch that `target` lacks are passed through as strings (schema evolution
-    decides about them); target columns the batch lacks become null. Returns the good rows and one
-    rejection (the first problem found) per bad row.
+    Text columns keep their values as written (an empty field is null when `empty_is_null`, as in
+    CSV exports; COPY marks NULL itself); other columns are trimmed and cast. Columns of the batch
+    that `target` lacks pass through as text; target columns the batch lacks become null. Returns
+    the good rows and one rejection (the first problem found) per bad row.
     """
     rejected: dict[int, Rejection] = {}
     columns: dict[str, pa.Array] = {}
     for field in target:
-        if field.name in batch.column_names:
+        if field.name in batch.column_names and _is_text(field.type):
+            typed = _as_text(batch.column(field.name), empty_is_null)
+        elif field.name in batch.column_names:
             typed, bad = cast_strings(blank_to_null(batch.column(field.name)), field.type)
             for index, message in bad:
                 rejected.setdefault(index, Rejection(index, INVALID_TYPE, field.name, message))
@@ -90,7 +107,7 @@ def type_columns(batch: pa.Table, target: pa.Schema, required: frozenset[str]) -
         columns[field.name] = typed
     for name in batch.column_names:
         if name not in columns:
-            columns[name] = blank_to_null(batch.column(name))
+            columns[name] = _as_text(batch.column(name), empty_is_null)
     typed_batch = pa.table(columns)
     if not rejected:
         return typed_batch, []

@@ -41,12 +41,14 @@ def catalog_properties(settings: CatalogSettings) -> dict[str, str]:
     return {**props, **settings.properties}
 
 
-def open_catalog(settings: CatalogSettings) -> Catalog:
-    """Open (and initialise) the catalog and make sure every layer's namespace exists."""
+def open_catalog(settings: CatalogSettings, *, ensure_namespaces: bool = True) -> Catalog:
+    """Open the catalog; by default also make sure every layer's namespace exists (a write)."""
     try:
         catalog = load_catalog(settings.name, **catalog_properties(settings))
     except Exception as exc:  # driver errors vary by backend; the message must name the setting
         raise ConfigurationError(f"cannot open the Iceberg catalog at C360_CATALOG__URI: {exc}") from exc
+    if not ensure_namespaces:
+        return catalog
     try:
         for layer in Layer:
             try:

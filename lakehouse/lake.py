@@ -25,9 +25,9 @@ class Lake:
         self.catalog = catalog
 
     @classmethod
-    def open(cls, settings: CatalogSettings) -> Lake:
-        """Open the configured catalog."""
-        return cls(open_catalog(settings))
+    def open(cls, settings: CatalogSettings, *, ensure_namespaces: bool = True) -> Lake:
+        """Open the configured catalog (readers pass ensure_namespaces=False: no writes)."""
+        return cls(open_catalog(settings, ensure_namespaces=ensure_namespaces))
 
     def create(self, tables: tuple[TableDef, ...] = ALL_TABLES) -> None:
         """Create missing tables and add columns the code gained to existing ones."""

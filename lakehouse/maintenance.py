@@ -8,6 +8,7 @@ references, which is what makes an erasure or a retention policy real.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from datetime import datetime
 
 from pyarrow import fs
 from pyiceberg.table import Table
+
+from lakehouse.snapshots import ancestors
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +34,7 @@ class MaintenanceResult:
 
 def expire_snapshots(table: Table, *, older_than: datetime, retain_last: int = 1) -> int:
     """Expire snapshots older than `older_than`, always keeping the newest `retain_last` of the lineage."""
-    keep: set[int] = set()
-    snapshot = table.current_snapshot()
-    while snapshot is not None and len(keep) < retain_last:
-        keep.add(snapshot.snapshot_id)
-        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
+    keep = {s.snapshot_id for s in itertools.islice(ancestors(table), retain_last)}
     cutoff_ms = int(older_than.timestamp() * 1000)
     expired = [s.snapshot_id for s in table.snapshots() if s.snapshot_id not in keep and s.timestamp_ms < cutoff_ms]
     if expired:

@@ -30,7 +30,7 @@ from pyiceberg.table import DataScan, FileScanTask, Table, Transaction
 from pyiceberg.table.update.snapshot import _OverwriteFiles
 from pyiceberg.types import IntegerType, LongType, StringType
 
-from lakehouse.merge_rules import ROW_INDEX, DeleteRule, MergeRule, Scd2Rule, UpsertRule
+from lakehouse.merge_rules import ROW_INDEX, DeleteRule, MarkRule, MergeRule, Scd2Rule, UpsertRule
 from lakehouse.write import WriteResult, commit_with_retry, conform, discard_written, write_data_files
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,41 @@ def delete_keys(
     commit_empty: bool = False,
 ) -> WriteResult:
     """Delete every row whose key columns (the columns of `keys`) match one of the given key tuples."""
-    key_names = tuple(keys.column_names)
+    typed = _typed_keys(table, keys)
+    return _run(table, lambda: DeleteRule(typed, tuple(keys.column_names)), "delete", properties, commit_empty)
+
+
+def mark(
+    table: Table,
+    keys: pa.Table,
+    assignments: dict[str, object],
+    *,
+    properties: Mapping[str, str] | None = None,
+    commit_empty: bool = False,
+) -> WriteResult:
+    """Set `assignments` (e.g. is_deleted=True) on every row whose key columns match `keys`."""
+    typed = _typed_keys(table, keys)
+
+    def rule() -> MergeRule:
+        return MarkRule(typed, tuple(keys.column_names), assignments)
+
+    return _run(table, rule, "mark", properties, commit_empty)
+
+
+def record_progress(table: Table, properties: Mapping[str, str]) -> WriteResult:
+    """Commit a snapshot that changes no row and only carries `properties` (a worker's position)."""
+
+    def run(tx: Transaction) -> WriteResult:
+        tx.update_snapshot(snapshot_properties=dict(properties)).fast_append().commit()
+        return WriteResult(table=".".join(table.name()), operation="progress")
+
+    return commit_with_retry(table, run)
+
+
+def _typed_keys(table: Table, keys: pa.Table) -> pa.Table:
+    """Key tuples cast to the table's column types, so matching compares like with like."""
     target = table.schema().as_arrow()
-    typed = pa.table({name: keys.column(name).cast(target.field(name).type) for name in key_names})
-    return _run(table, lambda: DeleteRule(typed, key_names), "delete", properties, commit_empty)
+    return pa.table({name: keys.column(name).cast(target.field(name).type) for name in keys.column_names})
 
 
 def scd2_merge(
@@ -176,8 +207,9 @@ def _stage(
     producer.delete_by_predicate(conflict_filter)
     counter = itertools.count(0)
 
-    # Steps 1-2: files whose bounds overlap the keys, then those that really hold one.
-    candidates = list(DataScan(table_metadata=tx.table_metadata, io=table.io, row_filter=conflict_filter).plan_files())
+    # Steps 1-2: files whose bounds overlap the keys, then those that really hold one (none without keys).
+    scan = DataScan(table_metadata=tx.table_metadata, io=table.io, row_filter=conflict_filter)
+    candidates = list(scan.plan_files()) if len(rule.incoming) else []
     result.files_probed = len(candidates)
     holding = _files_holding_keys(tx, table, rule, candidates)
 
@@ -207,17 +239,19 @@ def _stage(
 
 
 def _key_range_filter(tx: Transaction, rule: MergeRule) -> BooleanExpression:
-    """min <= key <= max on the first key column, when its type has ordered literals."""
-    name = rule.key[0]
-    field = tx.table_metadata.schema().find_field(name)
-    values = rule.incoming_keys_of(name)
-    if len(values) == 0 or values.null_count == len(values):
-        return AlwaysTrue()
-    if not isinstance(field.field_type, (LongType, IntegerType, StringType)):
-        return AlwaysTrue()
-    bounds = pc.min_max(values)
-    low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    return And(GreaterThanOrEqual(term=name, value=low), LessThanOrEqual(term=name, value=high))
+    """min <= key <= max on every key column whose type has ordered literals (the rest: no bound)."""
+    schema = tx.table_metadata.schema()
+    bounds: BooleanExpression = AlwaysTrue()
+    for name in rule.key:
+        values = rule.incoming_keys_of(name)
+        if not isinstance(schema.find_field(name).field_type, (LongType, IntegerType, StringType)):
+            continue
+        if len(values) == 0 or values.null_count == len(values):
+            continue
+        span = pc.min_max(values)
+        low, high = span["min"].as_py(), span["max"].as_py()
+        bounds = And(bounds, And(GreaterThanOrEqual(term=name, value=low), LessThanOrEqual(term=name, value=high)))
+    return bounds
 
 
 def _read(tx: Transaction, table: Table, task: FileScanTask, columns: tuple[str, ...] | None) -> pa.Table:

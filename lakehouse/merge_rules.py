@@ -86,6 +86,24 @@ class DeleteRule(MergeRule):
         return matched.column(ROW_INDEX).combine_chunks(), matched.slice(0, 0)
 
 
+class MarkRule(MergeRule):
+    """Set columns to fixed values on every matching row that does not have them yet (a soft delete)."""
+
+    def __init__(self, keys: pa.Table, key: tuple[str, ...], assignments: dict[str, object]):
+        super().__init__(keys, key)
+        self.assignments = assignments
+
+    def decide(self, matched: pa.Table) -> tuple[pa.Array, pa.Table]:
+        frame = to_frame(matched)
+        differs = pl.any_horizontal([pl.col(c).ne_missing(pl.lit(v)) for c, v in self.assignments.items()])
+        changed = frame.filter(differs)
+        replacement = changed.drop(ROW_INDEX).with_columns(
+            *[pl.lit(v).cast(frame.schema[c]).alias(c) for c, v in self.assignments.items()]
+        )
+        self.rows_written += len(replacement)
+        return changed.get_column(ROW_INDEX).to_arrow().cast(pa.int64()), replacement.to_arrow()
+
+
 class UpsertRule(MergeRule):
     """Replace changed rows, insert new keys, leave unchanged rows (and their files) alone."""
 

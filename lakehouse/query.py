@@ -24,7 +24,7 @@ def to_frame(rows: pa.Table) -> pl.DataFrame:
     return frame
 
 
-def snapshot_id_as_of(table: Table, when: datetime) -> int | None:
+def snapshot_id_as_of(table: Table, when: datetime) -> int:
     """The snapshot current at `when`; NotFoundError if the table did not exist yet."""
     snapshot = table.snapshot_as_of_timestamp(int(when.timestamp() * 1000))
     if snapshot is None:

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pyarrow as pa
 from pyiceberg.table import Table
-from pyiceberg.table.snapshots import Snapshot
+from pyiceberg.table.snapshots import Operation, Snapshot
 
 PREFIX = "c360."
 
@@ -54,3 +55,30 @@ def history(table: Table) -> list[SnapshotInfo]:
         )
         for s in ancestors(table)
     ]
+
+
+def appended_since(table: Table, after_snapshot_id: int | None) -> Iterator[tuple[int, pa.Table]]:
+    """Rows appended by each snapshot after `after_snapshot_id`, oldest first, one snapshot at a time.
+
+    Snapshots that appended nothing (deletes, rewrites, property-only commits) yield an empty table,
+    so the caller can still record that it got past them. If `after_snapshot_id` is no longer in the
+    lineage (expired), everything the table holds is yielded once, as of its current snapshot.
+    """
+    lineage = list(ancestors(table))
+    ids = [s.snapshot_id for s in lineage]
+    if after_snapshot_id is not None and after_snapshot_id not in ids:
+        if lineage:
+            yield lineage[0].snapshot_id, table.scan().to_arrow()
+        return
+    pending = lineage[: ids.index(after_snapshot_id)] if after_snapshot_id is not None else lineage
+    empty = table.schema().as_arrow().empty_table()
+    for snapshot in reversed(pending):
+        appended = snapshot.summary is not None and snapshot.summary.operation == Operation.APPEND
+        rows = (
+            table.incremental_append_scan(
+                from_snapshot_id_exclusive=snapshot.parent_snapshot_id, to_snapshot_id_inclusive=snapshot.snapshot_id
+            ).to_arrow()
+            if appended
+            else empty
+        )
+        yield snapshot.snapshot_id, rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
@@ -207,36 +208,57 @@ def _fits(current: IcebergType, wanted: IcebergType) -> str:
     return "incompatible"
 
 
-def evolve_to(table: Table, incoming: pa.Schema) -> list[str]:
-    """Evolve `table` so rows of `incoming` fit: add new columns, widen types; refuse the rest.
+@dataclass
+class Evolution:
+    """What fitting a table to incoming columns changed, and what it refused."""
 
-    Widening follows Iceberg's promotion rules (int to long, float to double, a decimal of larger
-    precision). A narrowing or a type swap (text into a number) would make old files unreadable, so
-    it raises SchemaEvolutionError and leaves the table unchanged. Returns the changes made.
-    """
-    schema = table.schema()
-    present = {f.name: f.field_type for f in schema.fields}
-    added: list[tuple[str, IcebergType]] = []
-    widened: list[tuple[str, IcebergType]] = []
+    added: list[tuple[str, IcebergType]] = field(default_factory=list)
+    widened: list[tuple[str, IcebergType]] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> list[str]:
+        """Human-readable list of the changes made."""
+        return [f"added {n} {t}" for n, t in self.added] + [f"widened {n} to {t}" for n, t in self.widened]
+
+
+def plan_evolution(table: Table, incoming: pa.Schema) -> Evolution:
+    """Compare incoming columns with the table: new ones to add, Iceberg promotions, incompatible ones."""
+    present = {f.name: f.field_type for f in table.schema().fields}
+    plan = Evolution()
     for arrow_field in incoming:
         wanted = iceberg_type_of(arrow_field.type)
         if arrow_field.name not in present:
-            added.append((arrow_field.name, wanted or StringType()))
+            plan.added.append((arrow_field.name, wanted or StringType()))
             continue
         verdict = "same" if wanted is None else _fits(present[arrow_field.name], wanted)
         if verdict == "incompatible":
-            raise SchemaEvolutionError(
-                f"{'.'.join(table.name())}.{arrow_field.name}: {wanted} does not fit {present[arrow_field.name]}"
-            )
-        if verdict == "widen" and wanted is not None:
-            widened.append((arrow_field.name, wanted))
-    if not added and not widened:
-        return []
-    with table.update_schema() as update:
-        for name, iceberg in added:
-            update.add_column(name, iceberg)
-        for name, iceberg in widened:
-            update.update_column(name, field_type=iceberg)
-    changes = [f"added {n} {t}" for n, t in added] + [f"widened {n} to {t}" for n, t in widened]
-    logger.info("schema of %s evolved: %s", ".".join(table.name()), "; ".join(changes))
-    return changes
+            plan.refused[arrow_field.name] = f"{wanted} does not fit {present[arrow_field.name]}"
+        elif verdict == "widen" and wanted is not None:
+            plan.widened.append((arrow_field.name, wanted))
+    return plan
+
+
+def evolve_to(table: Table, incoming: pa.Schema, *, refuse_incompatible: bool = True) -> Evolution:
+    """Evolve `table` so rows of `incoming` fit: add new columns, widen types; never change a type otherwise.
+
+    Widening follows Iceberg's promotion rules (int to long, float to double, a decimal of larger
+    precision). A narrowing or a type swap (text into a number) would make old files unreadable:
+    it raises SchemaEvolutionError, or with `refuse_incompatible=False` is left out (the column keeps
+    its type and values that do not fit are the caller's to quarantine). Every change is logged and
+    recorded in the table's schema history.
+    """
+    plan = plan_evolution(table, incoming)
+    if plan.refused and refuse_incompatible:
+        name, reason = next(iter(plan.refused.items()))
+        raise SchemaEvolutionError(f"{'.'.join(table.name())}.{name}: {reason}")
+    if plan.added or plan.widened:
+        with table.update_schema() as update:
+            for name, iceberg in plan.added:
+                update.add_column(name, iceberg)
+            for name, iceberg in plan.widened:
+                update.update_column(name, field_type=iceberg)
+        logger.info("schema of %s evolved: %s", ".".join(table.name()), "; ".join(plan.changes))
+    for name, reason in plan.refused.items():
+        logger.warning("schema of %s kept for %s: %s", ".".join(table.name()), name, reason)
+    return plan

@@ -87,21 +87,29 @@ def commit_with_retry(table: Table, operation: Callable[[Transaction], T], *, at
         tx = table.transaction()
         try:
             result = operation(tx)
+        except BaseException:
+            _discard_staged(tx)  # nothing was sent to the catalog
+            raise
+        try:
             tx.commit_transaction()
-            if isinstance(result, WriteResult) and (snapshot := table.current_snapshot()) is not None:
-                result.snapshot_id = snapshot.snapshot_id
-            return result
-        except BaseException as exc:
-            for producer in tx._snapshot_producers:
-                discard_written(producer)
-            if not isinstance(exc, RETRYABLE):
-                raise
+        except RETRYABLE as exc:  # the catalog refused: the commit did not land
+            _discard_staged(tx)
             if attempt == attempts:
                 raise CommitConflictError(f"{'.'.join(table.name())}: commit failed {attempts} times: {exc}") from exc
             wait = min(2.0, 0.05 * 2**attempt) * (1 + random.random())
             logger.warning("commit conflict on %s (attempt %d), re-planning in %.2fs", table.name(), attempt, wait)
             time.sleep(wait)
+            continue
+        # Any other failure of the commit itself (an unknown outcome) keeps the files: they may be live.
+        if isinstance(result, WriteResult) and (snapshot := table.current_snapshot()) is not None:
+            result.snapshot_id = snapshot.snapshot_id
+        return result
     raise AssertionError("unreachable")
+
+
+def _discard_staged(tx: Transaction) -> None:
+    for producer in tx._snapshot_producers:
+        discard_written(producer)
 
 
 def discard_written(producer: _SnapshotProducer[Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,28 +10,22 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy import Engine
 
-from identity.records import IDENTIFIER_KINDS
+from identity.normalize import IDENTIFIER_KINDS
 from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
-from profiles.metrics import attribute_events, customer_metrics, customer_orders
-from profiles.projection import order_rows, profile_rows, project
+from lakehouse.snapshots import last_property
+from profiles.metrics import attribute_events, customer_metrics, customer_orders, item_counts
+from profiles.projection import order_rows, profile_rows, project, served_build
 from schema import lake as tables
-from schema.lake import PROP_BUILD_ID
+from schema.lake import PROP_BUILD_ID, PROP_INPUTS
 
 logger = logging.getLogger(__name__)
 
-ORDER_COLUMNS = (
-    "order_id",
-    "source",
-    "platform",
-    "status",
-    "currency",
-    "total_amount",
-    "item_count",
-    "store_id",
-    "order_ts",
-)
+ORDER_COLUMNS = ("order_id", "source", "platform", "status", "currency", "total_amount", "store_id", "order_ts")
+# The conformed tables a gold build reads; when none changed, the build would come out the same.
+GOLD_INPUTS = (tables.USERS, tables.ORDERS, tables.ORDER_ITEMS, tables.EVENTS)
+GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.CUSTOMER_METRICS)
 
 
 @dataclass
@@ -43,18 +38,37 @@ class ProfilesReport:
     events_attributed: int
 
 
-def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime) -> ProfilesReport:
+def gold_inputs(lake: Lake) -> str:
+    """The current snapshot of every input of a gold build, as JSON (recorded with the build)."""
+    snapshots = {t.full_name: getattr(lake.table(t).current_snapshot(), "snapshot_id", None) for t in GOLD_INPUTS}
+    return json.dumps(snapshots, sort_keys=True)
+
+
+def gold_is_current(lake: Lake, engine: Engine, inputs: str) -> bool:
+    """True when every gold table was built, by one build, from exactly these inputs, and that build is served."""
+    builds = set()
+    for definition in GOLD_OUTPUTS:
+        table = lake.table(definition)
+        if last_property(table, PROP_INPUTS) != inputs:
+            return False
+        builds.add(last_property(table, PROP_BUILD_ID))
+    return len(builds) == 1 and served_build(engine) in builds
+
+
+def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime, inputs: str = "") -> ProfilesReport:
     """Compute metrics for the current identity build and project everything into the store."""
     customers = read_polars(lake.table(tables.CUSTOMERS))
     links = read_polars(lake.table(tables.IDENTITY_LINKS))
     orders = read_polars(lake.table(tables.ORDERS), row_filter="is_deleted == false", columns=ORDER_COLUMNS)
+    orders = orders.join(item_counts(read_polars(lake.table(tables.ORDER_ITEMS))), on="order_id", how="left")
     events = read_polars(lake.table(tables.EVENTS), columns=("event_id", "user_id", "device_id", "event_ts"))
     record_links = links.filter(pl.col("link_type") == "record")
     identifier_links = links.filter(pl.col("link_type") == "identifier")
     attributed_orders = customer_orders(orders, record_links)
     attributed_events = attribute_events(events, identifier_links)
     metrics = customer_metrics(customers["customer_id"], attributed_orders, attributed_events, build_id=build_id)
-    write.replace_all(lake.table(tables.CUSTOMER_METRICS), metrics.to_arrow(), properties={PROP_BUILD_ID: build_id})
+    props = {PROP_BUILD_ID: build_id, PROP_INPUTS: inputs}
+    write.replace_all(lake.table(tables.CUSTOMER_METRICS), metrics.to_arrow(), properties=props)
     project(
         engine,
         build_id=build_id,

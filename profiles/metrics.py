@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import polars as pl
 
+from identity.normalize import normalize_device_id
+
 CHANNELS = ("web", "pos", "marketplace")
 MONEY = pl.Decimal(12, 2)
 
@@ -17,6 +19,9 @@ def attribute_events(events: pl.DataFrame, identifier_links: pl.DataFrame) -> pl
         kind: trusted.filter(pl.col("kind") == kind).select(pl.col("value"), pl.col("customer_id"))
         for kind in ("user_id", "device_id")
     }
+    devices = events["device_id"].drop_nulls().unique()
+    normalised = dict(zip(devices.to_list(), [normalize_device_id(d) for d in devices.to_list()], strict=True))
+    events = events.with_columns(pl.col("device_id").replace_strict(normalised, default=None, return_dtype=pl.String))
     with_user = events.with_columns(pl.col("user_id").cast(pl.String).alias("__user")).join(
         by_kind["user_id"].rename({"value": "__user", "customer_id": "__by_user"}), on="__user", how="left"
     )
@@ -25,6 +30,12 @@ def attribute_events(events: pl.DataFrame, identifier_links: pl.DataFrame) -> pl
     )
     attributed = with_device.with_columns(pl.coalesce("__by_user", "__by_device").alias("customer_id"))
     return attributed.drop("__user", "__by_user", "__by_device").filter(pl.col("customer_id").is_not_null())
+
+
+def item_counts(order_items: pl.DataFrame) -> pl.DataFrame:
+    """Items per order (sum of quantities of lines not deleted)."""
+    live = order_items.filter(~pl.col("is_deleted"))
+    return live.group_by("order_id").agg(pl.col("quantity").sum().cast(pl.Int32).alias("item_count"))
 
 
 def customer_orders(orders: pl.DataFrame, record_links: pl.DataFrame) -> pl.DataFrame:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+MONEY = "decimal(12,2)"
 PRIMITIVE_TYPES = frozenset({"boolean", "int", "long", "double", "date", "timestamptz", "string"})
 _DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 _TRANSFORM = re.compile(r"^(identity|year|month|day|hour|bucket\[\d+\]|truncate\[\d+\])$")

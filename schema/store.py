@@ -51,7 +51,7 @@ class ServingBuildBase(SQLModel):
 
 
 class ServingBuild(ServingBuildBase, table=True):
-    """The builds projected so far; the newest is what the API serves."""
+    """The build the serving tables hold (one row: a projection replaces it)."""
 
     __tablename__ = "serving_builds"
 
@@ -76,6 +76,7 @@ class CustomerProfileBase(SQLModel):
     last_seen: datetime | None = _utc()
     order_count: int = 0
     lifetime_value_cents: int = _cents()
+    average_order_value_cents: int | None = Field(default=None, sa_type=BigInteger, description="rounded half up")
     web_order_count: int = 0
     web_value_cents: int = _cents()
     pos_order_count: int = 0

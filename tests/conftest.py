@@ -7,8 +7,6 @@ fails the tests that need it with a clear message, never a skip.
 from __future__ import annotations
 
 import os
-import threading
-import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -19,14 +17,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 from core.config import Scope, Settings, load_settings
 from lakehouse.lake import Lake
-from tests.support import SAMPLE_DIR, free_port
+from tests.support import SAMPLE_DIR, serving
 
 READ_KEY = "test-read-key-0123456789"
 PII_KEY = "test-pii-key-0123456789"
+NO_SCOPE_KEY = "test-inventory-key-0123456789"
 BUILD_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
@@ -66,7 +64,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     from pipeline import run_pipeline
 
     home = tmp_path_factory.mktemp("built") / "c360"
-    keys = {READ_KEY: [Scope.CUSTOMERS_READ], PII_KEY: [Scope.CUSTOMERS_READ, Scope.PII_READ]}
+    keys = {
+        READ_KEY: [Scope.CUSTOMERS_READ],
+        PII_KEY: [Scope.CUSTOMERS_READ, Scope.PII_READ],
+        NO_SCOPE_KEY: [Scope.INVENTORY_READ],
+    }
     settings = load_settings(home=home, api_keys=keys)
     report = run_pipeline(settings, SAMPLE_DIR, now=BUILD_TIME)
     return Built(settings=settings, report=report)
@@ -77,20 +79,8 @@ def api_url(built: Built) -> Iterator[str]:
     """The API served by uvicorn on a free loopback port, over the built lakehouse."""
     from api.main import create_app
 
-    port = free_port()
-    config = uvicorn.Config(create_app(built.settings), host="127.0.0.1", port=port, log_config=None)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the API server did not start within 20 s")
-        time.sleep(0.05)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(built.settings)) as base:
+        yield base
 
 
 @pytest.fixture

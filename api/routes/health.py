@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.deps import LakeDep, SessionDep
+from api.deps import LakeHandleDep, SessionDep
 from api.models import HealthPublic
 
 logger = logging.getLogger(__name__)
@@ -22,10 +22,11 @@ def healthz() -> HealthPublic:
 
 
 @router.get("/readyz", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
-def readyz(session: SessionDep, lake: LakeDep) -> HealthPublic | JSONResponse:
+def readyz(session: SessionDep, lake: LakeHandleDep) -> HealthPublic | JSONResponse:
     """The Iceberg catalog and the operational store answer."""
     checks: dict[str, str] = {}
-    for name, probe in (("catalog", lake.ping), ("store", lambda: session.exec(text("SELECT 1")))):  # type: ignore[call-overload]
+    probes = (("catalog", lambda: lake.get().ping()), ("store", lambda: session.exec(text("SELECT 1"))))  # type: ignore[call-overload]
+    for name, probe in probes:
         try:
             probe()
             checks[name] = "ok"

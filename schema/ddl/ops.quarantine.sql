@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS ops.quarantine (
   message STRING,
   batch_id STRING NOT NULL,
   source_position STRING COMMENT 'offset or watermark of the record in its source',
-  quarantined_at TIMESTAMP NOT NULL
+  quarantined_at TIMESTAMP NOT NULL,
+  status STRING NOT NULL COMMENT 'open, or replayed once a replay loaded the record',
+  resolved_at TIMESTAMP COMMENT 'when a replay loaded the record'
 )
 USING iceberg
 PARTITIONED BY (months(quarantined_at))

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS raw.pg_orders (
   _source STRING NOT NULL COMMENT 'where the row came from, e.g. postgres:public.users',
   _batch_id STRING NOT NULL COMMENT 'ingestion batch that wrote the row',
   _ingested_at TIMESTAMP NOT NULL COMMENT 'when the batch was committed',
-  _watermark STRING COMMENT 'source position of the row: (updated_at, key) or offset'
+  _watermark STRING COMMENT 'where the row is in its source: its position, line or offset',
+  _op STRING NOT NULL COMMENT 'upsert, or delete for a key gone from the source'
 )
 USING iceberg
 PARTITIONED BY (days(_ingested_at))

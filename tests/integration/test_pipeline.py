@@ -9,6 +9,8 @@ from collections import defaultdict
 import polars as pl
 import pytest
 
+from identity.normalize import is_junk, normalize_email
+from ingest.entities import ALL_ENTITIES
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
 from schema import lake as tables
@@ -43,9 +45,13 @@ def test_every_table_is_readable_by_duckdb_iceberg_scan(lake: Lake, definition) 
 
 
 def test_every_record_read_is_written_or_quarantined(built: Built) -> None:
-    for counts in built.report.load.entities:  # type: ignore[attr-defined]
-        assert counts.balanced, counts
-        assert counts.read > 0, counts
+    runs = built.report.load  # type: ignore[attr-defined]
+    assert {run.entity for run in runs} == {e.name for e in ALL_ENTITIES}
+    for run in runs:
+        assert run.read > 0, run
+        assert all(batch.balanced for batch in run.batches), run
+        conformed_in = sum(report.rows_in for report in run.conformed)
+        assert conformed_in == sum(batch.written for batch in run.batches), "every landed row is conformed"
 
 
 def test_quarantine_holds_exactly_the_injected_bad_records(lake: Lake) -> None:
@@ -105,64 +111,52 @@ def test_deterministic_resolution_almost_never_merges_two_people(lake: Lake) -> 
     assert precision >= 0.98, f"pairwise precision {precision:.3f}"
 
 
-def _true_orders(lake: Lake) -> tuple[dict[str, set[str]], dict[str, str]]:
-    """person -> their conformed order ids, and person -> the e-mail of their first account."""
-    orders = read_polars(lake.table(tables.ORDERS), columns=("order_id", "source", "source_order_id"))
-    own = {row["source_order_id"]: row["order_id"] for row in orders.to_dicts() if row["source"] != "marketplace"}
-    docs = read_polars(lake.table(tables.MARKETPLACE_ORDERS), columns=("platform", "marketplace_order_id", "doc_id"))
-    by_doc = {d: f"{p}:{m}" for p, m, d in docs.iter_rows()}
-    users = {u["user_id"]: u for u in csv_rows(SAMPLE_DIR / "users.csv")}
-    expected: dict[str, set[str]] = defaultdict(set)
-    emails: dict[str, str] = {}
-    for row in truth_rows("records.csv"):
-        person, key = row["person_id"], row["record_key"]
-        if row["source"] == "users":
-            emails.setdefault(person, users[key]["email"])
-        elif row["source"] == "orders" and key in own:
-            expected[person].add(own[key])
-        elif row["source"] == "marketplace_orders" and key in by_doc:
-            expected[person].add(by_doc[key])
-    return expected, emails
-
-
-def test_profiles_found_by_email_hold_only_that_persons_orders_across_every_channel(client, lake: Lake) -> None:  # type: ignore[no-untyped-def]
+def test_profiles_found_by_email_show_that_persons_web_till_and_marketplace_orders(client, lake: Lake) -> None:  # type: ignore[no-untyped-def]
+    """The issue's acceptance: a lookup by an e-mail of users.csv returns that person's orders of every channel."""
     from tests.conftest import PII_KEY
 
     households = {p["person_id"] for p in truth_rows("persons.csv") if p["household_id"]}
-    expected, emails = _true_orders(lake)
     # An account takeover puts the fraudster's order on the victim's account: the account holder's
-    # profile shows it (that is what the risk score is for), so injected fraud is not counted here.
-    fraud = {f"{r['record_source']}:{r['record_key']}" for r in truth_rows("fraud.csv")}
-    omnichannel = 0
-    for person, email in emails.items():
-        response = client.get("/v1/customers", params={"email": email}, headers={"X-API-Key": PII_KEY})
-        assert response.status_code in (200, 422)
-        profiles = response.json().get("data", [])
-        if person in households or len(profiles) != 1:
+    # profile shows it (that is what risk scoring is for), so injected fraud is left out here.
+    fraud = {r["record_key"] for r in truth_rows("fraud.csv") if r["record_source"] == "orders"}
+    truth = truth_rows("records.csv")
+    users = {u["user_id"]: u for u in csv_rows(SAMPLE_DIR / "users.csv")}
+    docs = read_polars(lake.table(tables.MARKETPLACE_ORDERS), columns=("platform", "marketplace_order_id", "doc_id"))
+    by_doc = {d: f"{p}:{m}" for p, m, d in docs.iter_rows()}
+    orders_of: dict[str, set[str]] = defaultdict(set)
+    email_of: dict[str, str] = {}
+    for row in truth:
+        person, key = row["person_id"], row["record_key"]
+        if row["source"] == "users":
+            email_of.setdefault(person, users[key]["email"])
+        elif row["source"] == "orders" and key not in fraud:
+            orders_of[person].add(f"shopsphere:{key}")
+        elif row["source"] == "marketplace_orders" and key in by_doc:
+            orders_of[person].add(by_doc[key])
+    omnichannel, split = 0, 0
+    for person, email in email_of.items():
+        if person in households or normalize_email(email) is None or is_junk("email", normalize_email(email) or ""):
             continue
-        found = {o for o in _all_orders(lake, profiles[0]["customer_id"]) if f"orders:{o.split(':')[1]}" not in fraud}
-        assert found <= expected[person], (
-            f"{person} was given orders of someone else: {sorted(found - expected[person])}"
-        )
-        if {o.split(":")[0] for o in found} >= {"web", "pos"} and any(o.split(":")[0] in MARKETPLACES for o in found):
+        response = client.get("/v1/customers", params={"email": email}, headers={"X-API-Key": PII_KEY})
+        assert response.status_code == 200, response.text
+        profiles = response.json()["data"]
+        assert profiles, f"{person}'s own e-mail finds nobody"
+        split += len(profiles) > 1
+        shown = {o["order_id"]: o["source"] for p in profiles for o in p["recent_orders"]}
+        foreign = set(shown) - orders_of[person] - {f"shopsphere:{k}" for k in fraud}
+        assert not foreign, f"{person} is shown orders of someone else: {sorted(foreign)}"
+        if {"web", "pos", "marketplace"} <= set(shown.values()):
             omnichannel += 1
-    assert omnichannel >= 10, f"only {omnichannel} people resolved with web, till and marketplace orders"
-
-
-def _all_orders(lake: Lake, customer_id: str) -> set[str]:
-    links = read_polars(lake.table(tables.IDENTITY_LINKS))
-    mine = links.filter((pl.col("customer_id") == customer_id) & (pl.col("kind") == "orders"))
-    return set(mine["value"].to_list())
+    assert omnichannel >= 8, f"only {omnichannel} people shown with web, till and marketplace orders"
+    assert split <= 0.05 * len(email_of), f"{split} people split over several customers"
 
 
 def test_a_second_run_changes_no_table(built: Built, lake: Lake) -> None:
     from pipeline import run_pipeline
 
-    watched = [t for t in ALL_TABLES if t.layer.value in {"raw", "conformed", "ops"}]
-    before = {t.full_name: lake.table(t).current_snapshot().snapshot_id for t in watched}  # type: ignore[union-attr]
-    customers_before = read_polars(lake.table(tables.CUSTOMERS)).drop("build_id")
+    before = {t.full_name: lake.table(t).current_snapshot().snapshot_id for t in ALL_TABLES}  # type: ignore[union-attr]
     report = run_pipeline(built.settings, SAMPLE_DIR, now=BUILD_TIME)
-    after = {t.full_name: lake.table(t).current_snapshot().snapshot_id for t in watched}  # type: ignore[union-attr]
-    assert after == before
-    assert all(counts.balanced for counts in report.load.entities)
-    assert read_polars(lake.table(tables.CUSTOMERS)).drop("build_id").equals(customers_before)
+    after = {t.full_name: lake.table(t).current_snapshot().snapshot_id for t in ALL_TABLES}  # type: ignore[union-attr]
+    assert after == before, "no table, gold included, takes a new snapshot"
+    assert report.identity is None and report.profiles is None
+    assert all(not run.batches for run in report.load), "every file is recognised as landed already"

@@ -349,3 +349,21 @@ def test_tables_are_queryable_with_duckdb_and_polars(catalog: Catalog) -> None:
         (2, Decimal("4.00")),
     ]
     assert read_polars(table, row_filter="owner == 2", columns=("item_id",))["item_id"].to_list() == ["c"]
+
+
+def test_a_commit_with_an_unknown_outcome_keeps_its_files(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyiceberg.exceptions import CommitStateUnknownException
+
+    table = create_table(catalog, ITEMS)
+    original = Table._do_commit
+
+    def lands_then_reports_unknown(self, updates, requirements):  # type: ignore[no-untyped-def]
+        original(self, updates, requirements)
+        raise CommitStateUnknownException("the catalog answered 504 after committing")
+
+    monkeypatch.setattr(Table, "_do_commit", lands_then_reports_unknown)
+    with pytest.raises(CommitStateUnknownException):
+        write.append(table, items([("a", 1, "1.00", 0, "")]))
+    monkeypatch.undo()
+    reloaded = catalog.load_table(ITEMS.identifier)
+    assert contents(reloaded, ["item_id"])["item_id"].to_list() == ["a"], "the landed commit is readable"

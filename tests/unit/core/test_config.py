@@ -56,3 +56,9 @@ def test_short_api_keys_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("C360_API_KEYS", '{"short": ["customers:read"]}')
     with pytest.raises(ConfigurationError, match="shorter than 16"):
         load_settings()
+
+
+def test_malformed_json_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("C360_API_KEYS", "{not json")
+    with pytest.raises(ConfigurationError, match="C360_API_KEYS|api_keys"):
+        load_settings()

@@ -202,3 +202,30 @@ def test_golden_names_typed_in_one_case_are_shown_in_title_case() -> None:
     ]  # fmt: skip
     names = sorted(run(rows).customers.select("first_name", "last_name").iter_rows())
     assert names == [("Anna", "McDonald"), ("Omar", "McDONALD")]
+
+
+def test_an_account_whose_surname_changed_is_still_one_customer() -> None:
+    rows = [
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "email": "jane@example.com",
+         "loyalty_id": "LOY-000101",
+         "first_name": "Jane", "last_name": "Smith", "seen_at": datetime(2025, 1, 1, tzinfo=UTC)},
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "email": "jane@example.com",
+         "loyalty_id": "LOY-000101",
+         "first_name": "Jane", "last_name": "Doe", "seen_at": datetime(2026, 1, 1, tzinfo=UTC)},
+        {"record_id": "orders:pos:9", "source": "orders", "record_key": "pos:9", "loyalty_id": "LOY-000101"},
+    ]  # fmt: skip
+    resolution = run(rows)
+    assert len(resolution.customers) == 1 and resolution.untrusted == {}
+    assert resolution.customers.row(0, named=True)["last_name"] == "Doe"
+    assert partition(resolution) == {frozenset({"1", "pos:9"})}
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [("maya", "myaa", True), ("william", "wiliam", True), ("jose", "jose", True), ("ana", "ava", False),
+     ("olivia", "william", False), ("smith", "smtih", True)],
+)  # fmt: skip
+def test_names_one_slip_apart_are_the_same_person(a: str, b: str, same: bool) -> None:
+    from identity.graph import similar_names
+
+    assert similar_names(a, b) is same

@@ -94,7 +94,7 @@ def test_orders_ddl_has_layout_key_and_pii_properties() -> None:
     assert sql.startswith("-- conformed.orders\n")
     assert "do not edit" in sql
     assert "CREATE TABLE IF NOT EXISTS conformed.orders (\n" in sql
-    assert "  order_id STRING NOT NULL COMMENT 'source:id, e.g. web:1042, pos:77, amazon:114-39...',\n" in sql
+    assert "  order_id STRING NOT NULL COMMENT 'platform:id, e.g. shopsphere:100042, amazon:114-39...',\n" in sql
     assert "  total_amount DECIMAL(12,2),\n" in sql
     assert "  order_ts TIMESTAMP NOT NULL,\n" in sql
     assert "USING iceberg\nPARTITIONED BY (months(order_ts))\nTBLPROPERTIES (\n" in sql
@@ -166,7 +166,7 @@ def test_mermaid_parses_minimally(rendered: dict[str, bytes]) -> None:
     assert len(relations) == len(RELATIONSHIPS)
     assert {end for pair in relations for end in pair} <= entities
     assert ("conformed_users", "conformed_orders") in relations
-    assert '        string order_id PK "source:id, e.g. web:1042, pos:77, amazon:114-39..."\n' in text
+    assert '        string order_id PK "platform:id, e.g. shopsphere:100042, amazon:114-39..."\n' in text
     assert "        string customer_id PK, FK\n" in text
     assert "        decimal total_amount" in text
 

@@ -1,0 +1,85 @@
+"""Gold tables: the Customer 360 built from the conformed layer, rebuilt per identity run."""
+
+from __future__ import annotations
+
+from schema.model import MONEY, Layer, TableDef
+from schema.model import Column as C
+
+CUSTOMERS = TableDef(
+    layer=Layer.GOLD,
+    name="customers",
+    doc="Golden customers: one row per resolved person with the surviving attribute values.",
+    columns=(
+        C(1, "customer_id", "string", required=True, doc="stable id, e.g. C-3f9a0c21d4e5"),
+        C(2, "first_name", "string", pii=True),
+        C(3, "last_name", "string", pii=True),
+        C(4, "email", "string", pii=True),
+        C(5, "phone", "string", pii=True),
+        C(6, "dob", "date", pii=True),
+        C(7, "street", "string", pii=True),
+        C(8, "city", "string"),
+        C(9, "postcode", "string", pii=True),
+        C(10, "country", "string"),
+        C(11, "loyalty_id", "string", pii=True),
+        C(12, "lineage", "string", doc="JSON: attribute -> source record and rule that supplied it"),
+        C(13, "record_count", "int"),
+        C(14, "first_seen", "timestamptz"),
+        C(15, "last_seen", "timestamptz"),
+        C(16, "build_id", "string", required=True),
+    ),
+    key=("customer_id",),
+    sort=("customer_id",),
+    layout_rationale="unpartitioned, sorted by customer_id: rebuilt per identity run; served from the store.",
+)
+
+IDENTITY_LINKS = TableDef(
+    layer=Layer.GOLD,
+    name="identity_links",
+    doc="Which source records and normalised identifiers belong to which golden customer, and why.",
+    columns=(
+        C(1, "customer_id", "string", required=True),
+        C(2, "link_type", "string", required=True, doc="record or identifier"),
+        C(
+            3,
+            "kind",
+            "string",
+            required=True,
+            doc="record source table, or identifier kind (email, phone, ...)",
+        ),
+        C(4, "value", "string", required=True, pii=True, doc="record key, or normalised identifier value"),
+        C(5, "rule", "string", doc="how it was linked, e.g. exact:email"),
+        C(6, "confidence", "double"),
+        C(7, "build_id", "string", required=True),
+    ),
+    key=("link_type", "kind", "value"),
+    sort=("customer_id",),
+    layout_rationale="unpartitioned, sorted by customer_id: rebuilt per identity run; served from the store.",
+)
+
+CUSTOMER_METRICS = TableDef(
+    layer=Layer.GOLD,
+    name="customer_metrics",
+    doc="Order and activity metrics per golden customer, overall and per channel.",
+    columns=(
+        C(1, "customer_id", "string", required=True),
+        C(2, "order_count", "int", required=True),
+        C(3, "lifetime_value", MONEY, required=True),
+        C(4, "average_order_value", MONEY),
+        C(5, "first_order_ts", "timestamptz"),
+        C(6, "last_order_ts", "timestamptz"),
+        C(7, "web_order_count", "int", required=True),
+        C(8, "web_value", MONEY, required=True),
+        C(9, "pos_order_count", "int", required=True),
+        C(10, "pos_value", MONEY, required=True),
+        C(11, "marketplace_order_count", "int", required=True),
+        C(12, "marketplace_value", MONEY, required=True),
+        C(13, "event_count", "int", required=True),
+        C(14, "last_event_ts", "timestamptz"),
+        C(15, "build_id", "string", required=True),
+    ),
+    key=("customer_id",),
+    sort=("customer_id",),
+    layout_rationale="unpartitioned: one row per customer, rebuilt with the identity run.",
+)
+
+GOLD_TABLES = (CUSTOMERS, IDENTITY_LINKS, CUSTOMER_METRICS)
