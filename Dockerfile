@@ -13,6 +13,7 @@ COPY profiles profiles
 COPY api api
 COPY migrations migrations
 COPY sample_data sample_data
+COPY commands commands
 COPY cli.py pipeline.py ./
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 

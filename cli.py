@@ -8,32 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 import sample_data
-from core.config import Scope, Settings, load_settings
-from core.errors import C360Error
-from core.logging import configure_logging
-from ingest.landing import BatchCounts
-from ingest.worker import EntityRun
+from commands.common import batch_line, console, print_load, settings
+from commands.ingest import ingest_app
+from commands.quarantine import quarantine_app
+from core.config import Scope, Settings
 
 app = typer.Typer(help="ShopSphere Customer 360 on an Iceberg lakehouse.", no_args_is_help=True)
-console = Console(stderr=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(quarantine_app, name="quarantine")
 logger = logging.getLogger("c360")
 
 SAMPLE_DIR = Path(sample_data.__file__).resolve().parent
 DEMO_KEY_FILE = "demo_api_key"
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except C360Error as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    configure_logging(settings.log_level)
-    return settings
 
 
 def _demo_key(settings: Settings) -> str:
@@ -60,10 +48,10 @@ def run(
     """Build the lakehouse from the sample (or --source), resolve customers, and serve the API."""
     from pipeline import run_pipeline
 
-    settings = _settings()
+    config = settings()
     with console.status("starting") as status:
-        report = run_pipeline(settings, source, step=lambda name: status.update(name), on_batch=_batch_line)
-    _print_load(report.load)
+        report = run_pipeline(config, source, step=lambda name: status.update(name), on_batch=batch_line)
+    print_load(report.load)
     if report.identity is None:
         console.print("no input changed since the last build: the gold layer and the served profiles are current")
     else:
@@ -71,14 +59,14 @@ def run(
             f"identity build {report.identity.build_id}: {report.identity.customers} customers from "
             f"{report.identity.records} records ({report.identity.untrusted_identifiers} identifiers set aside)"
         )
-    key = _demo_key(settings)
-    base = f"http://{settings.api.host}:{settings.api.port}"
-    email = _example_email(settings) or "<an e-mail from sample_data/users.csv>"
+    key = _demo_key(config)
+    base = f"http://{config.api.host}:{config.api.port}"
+    email = _example_email(config) or "<an e-mail from sample_data/users.csv>"
     console.print(f"\nDemo API key (all scopes): [bold]{key}[/bold]", soft_wrap=True)
     console.print(f'Try: curl -H "X-API-Key: {key}" "{base}/v1/customers?email={email}"', soft_wrap=True)
     console.print(f"Docs: {base}/docs", soft_wrap=True)
     if serve_api:
-        _serve(settings)
+        _serve(config)
 
 
 def _example_email(settings: Settings) -> str | None:
@@ -95,25 +83,6 @@ def _example_email(settings: Settings) -> str | None:
         engine.dispose()
 
 
-def _batch_line(counts: BatchCounts, seconds: float) -> None:
-    rate = counts.read / seconds if seconds > 0 else 0.0
-    console.print(
-        f"  {counts.entity}: read {counts.read}, written {counts.written}, "
-        f"quarantined {counts.quarantined} ({rate:,.0f} rows/s)"
-    )
-
-
-def _print_load(runs: list[EntityRun]) -> None:
-    table = Table(title="landed and conformed")
-    for column in ("entity", "read", "written", "quarantined", "conformed in", "refused by the model"):
-        table.add_column(column, justify="left" if column == "entity" else "right")
-    for run in runs:
-        landed = [sum(getattr(b, c) for b in run.batches) for c in ("read", "written", "quarantined")]
-        conformed = [sum(r.rows_in for r in run.conformed), sum(r.rows_rejected for r in run.conformed)]
-        table.add_row(run.entity, *(str(n) for n in landed + conformed))
-    console.print(table)
-
-
 def _serve(settings: Settings) -> None:
     import uvicorn
 
@@ -127,10 +96,10 @@ def _serve(settings: Settings) -> None:
 @app.command()
 def serve() -> None:
     """Serve the REST API (keys from C360_API_KEYS, plus the local demo key if one was created)."""
-    settings = _settings()
-    if (settings.home / DEMO_KEY_FILE).exists():
-        _demo_key(settings)
-    _serve(settings)
+    config = settings()
+    if (config.home / DEMO_KEY_FILE).exists():
+        _demo_key(config)
+    _serve(config)
 
 
 @app.command()
@@ -145,6 +114,25 @@ def generate(
     counts = generate_files(out, customers=customers, seed=seed)
     for name, rows in counts.items():
         console.print(f"{name}: {rows}")
+
+
+@app.command()
+def build() -> None:
+    """Resolve identities, compute metrics and project profiles from the conformed tables (if they changed)."""
+    from datetime import UTC, datetime
+
+    from lakehouse.lake import Lake
+    from migrations import upgrade_head
+    from pipeline import build_gold
+
+    config = settings()
+    upgrade_head(str(config.store.url))
+    with Lake.open(config.catalog) as lake, console.status("building") as status:
+        lake.create()
+        identity, _ = build_gold(config, lake, now=datetime.now(UTC), step=lambda name: status.update(name))
+    console.print(
+        "gold layer current" if identity is None else f"built {identity.build_id}: {identity.customers} customers"
+    )
 
 
 schema_app = typer.Typer(help="The table model as code, and the documents generated from it.")

@@ -60,23 +60,31 @@ def run_pipeline(
         if on_batch is not None:
             worker.on_batch = on_batch
         load = worker.run(ALL_ENTITIES)
-        engine = make_engine(str(settings.store.url))
-        try:
-            inputs = gold_inputs(lake)
-            if gold_is_current(lake, engine, inputs):
-                announce("gold layer and serving store are current")
-                return PipelineReport(load=load, identity=None, profiles=None)
-            build_id = new_build_id(started)
-            announce("resolving identities")
-            identity, _ = run_identity(
-                lake,
-                default_region=settings.identity.default_region,
-                max_people=settings.identity.junk_max_people,
-                build_id=build_id,
-                inputs=inputs,
-            )
-            announce("computing metrics and projecting profiles")
-            profiles = run_profiles(lake, engine, build_id=build_id, now=started, inputs=inputs)
-        finally:
-            engine.dispose()
+        identity, profiles = build_gold(settings, lake, now=started, step=announce)
     return PipelineReport(load=load, identity=identity, profiles=profiles)
+
+
+def build_gold(
+    settings: Settings, lake: Lake, *, now: datetime, step: Step | None = None
+) -> tuple[IdentityReport | None, ProfilesReport | None]:
+    """Resolve identities, compute metrics and project profiles, unless nothing they read changed."""
+    announce = step or (lambda _name: None)
+    engine = make_engine(str(settings.store.url))
+    try:
+        inputs = gold_inputs(lake)
+        if gold_is_current(lake, engine, inputs):
+            announce("gold layer and serving store are current")
+            return None, None
+        build_id = new_build_id(now)
+        announce("resolving identities")
+        identity, _ = run_identity(
+            lake,
+            default_region=settings.identity.default_region,
+            max_people=settings.identity.junk_max_people,
+            build_id=build_id,
+            inputs=inputs,
+        )
+        announce("computing metrics and projecting profiles")
+        return identity, run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
+    finally:
+        engine.dispose()

@@ -55,7 +55,7 @@ def advance(lake: Lake, entity: Entity, env: ConformEnv) -> AdvanceReport:
         conformed = entity.conform(rows, env) if len(rows) else Conformed()
         records = quarantine.from_conforming(conformed.rejections, f"raw:{entity.raw.name}", entity.primary.name)
         quarantine.write(lake, records, at=env.now)
-        _apply(lake, entity, raw, conformed.writes, {marker(entity): str(snapshot_id)})
+        apply_writes(lake, entity, raw, conformed.writes, {marker(entity): str(snapshot_id)})
         report.raw_snapshots += 1
         report.rows_in += len(rows)
         report.rows_rejected += len(records)
@@ -64,7 +64,7 @@ def advance(lake: Lake, entity: Entity, env: ConformEnv) -> AdvanceReport:
     return report
 
 
-def _apply(lake: Lake, entity: Entity, raw: Table, writes: list[Write], progress: dict[str, str]) -> None:
+def apply_writes(lake: Lake, entity: Entity, raw: Table, writes: list[Write], progress: dict[str, str]) -> None:
     """Run the writes; the last one on the primary table carries the progress marker."""
     primary_writes = [w for w in writes if w.table == entity.primary]
     ordered = [w for w in writes if w.table != entity.primary] + primary_writes

@@ -156,7 +156,7 @@ def conform_events(raw: pa.Table, env: ConformEnv) -> Conformed:
     rows: dict[str, dict[str, Any]] = {}
     rejected: list[RowRejection] = []
     for message in to_frame(raw).sort("topic", "partition", "offset").iter_rows(named=True):
-        position = f"{message['topic']}:{message['partition']}:{message['offset']}"
+        position = message["_watermark"]
         try:
             row = parse_event(message["payload"] or "", now=env.now)
         except EventError as exc:

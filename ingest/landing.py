@@ -39,6 +39,7 @@ class BatchCounts:
     written: int = 0
     quarantined: int = 0
     schema_changes: list[str] = field(default_factory=list)
+    quarantine_ids: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -74,6 +75,7 @@ def land_text(
     records = quarantine.from_typing(rejections, batch, ctx, entity.raw.name, key=entity.key[0])
     quarantine.write(lake, records, at=ctx.ingested_at)
     counts = BatchCounts(entity.name, ctx.batch_id, len(batch), len(typed), len(records), evolution.changes)
+    counts.quarantine_ids = [r.quarantine_id for r in records]
     land_rows(lake, entity, typed, ctx, watermark=watermark, counts=counts, watermark_property=watermark_property)
     return counts
 

@@ -279,6 +279,8 @@ def map_document(doc: Any) -> MarketplaceOrder:
         raise MappingError(INVALID_TYPE, "document", "expected a JSON object")
     if "_id" not in doc:
         raise MappingError(MISSING_FIELD, "_id", "_id is required")
+    if isinstance(doc["_id"], dict) and "$oid" in doc["_id"]:  # an ObjectId, as extended JSON
+        doc = {**doc, "_id": doc["_id"]["$oid"]}
     platform = doc.get("platform")
     if platform not in MAPPERS:
         raise MappingError(INVALID_VALUE, "platform", f"unknown platform {platform!r:.40}")

@@ -69,8 +69,16 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
+_BOOLEAN_WORDS = {"t": "true", "f": "false", "y": "true", "n": "false", "yes": "true", "no": "false"}
+
+
 def _cast(values: pa.Array, target: pa.DataType) -> pa.Array:
-    """Arrow's cast, reading zone-less timestamps as UTC (the sources store UTC)."""
+    """Arrow's cast, reading zone-less timestamps as UTC (the sources store UTC) and PostgreSQL's t/f."""
+    if pa.types.is_boolean(target):
+        lowered = pc.utf8_lower(values)
+        for word, canonical in _BOOLEAN_WORDS.items():
+            lowered = pc.if_else(pc.equal(lowered, word), canonical, lowered)
+        return lowered.cast(target)
     if pa.types.is_timestamp(target) and target.tz is not None:
         try:
             return values.cast(target)

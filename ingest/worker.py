@@ -9,6 +9,7 @@ run reads again (same batch id, so its quarantine records are not added twice).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -168,15 +169,18 @@ class Worker:
         return len(tombstones)
 
     def _catalogue(self) -> dict[str, str]:
-        products = read_arrow(self.lake.table(tables.PRODUCTS), columns=("product_id", "name"))
-        return dict(zip(products.column("product_id").to_pylist(), products.column("name").to_pylist(), strict=True))
+        return product_catalogue(self.lake)
+
+
+def product_catalogue(lake: Lake) -> dict[str, str]:
+    """product_id -> name, for matching marketplace titles."""
+    products = read_arrow(lake.table(tables.PRODUCTS), columns=("product_id", "name"))
+    return dict(zip(products.column("product_id").to_pylist(), products.column("name").to_pylist(), strict=True))
 
 
 def _with_batch(record: quarantine.QuarantinedRecord, batch_id: str) -> quarantine.QuarantinedRecord:
-    return quarantine.QuarantinedRecord(
-        record.source, record.entity, batch_id, record.position, record.reason_code, record.message, record.payload,
-        record.record_key, record.column,
-    )  # fmt: skip
+    """The record stamped with the batch that refused it, unless the source gave it a batch of its own."""
+    return dataclasses.replace(record, batch_id=record.batch_id or batch_id)
 
 
 def latest_raw_rows(lake: Lake, entity: Entity) -> pl.DataFrame:

@@ -24,6 +24,7 @@ from pyiceberg.table import DataScan, Table, Transaction
 from pyiceberg.table.update.snapshot import _SnapshotProducer
 
 from core.errors import CommitConflictError, SchemaEvolutionError
+from core.failpoints import failpoint
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ def commit_with_retry(table: Table, operation: Callable[[Transaction], T], *, at
         except BaseException:
             _discard_staged(tx)  # nothing was sent to the catalog
             raise
+        name = ".".join(table.name())
+        failpoint(f"commit:{name}")
         try:
             tx.commit_transaction()
         except RETRYABLE as exc:  # the catalog refused: the commit did not land
@@ -100,6 +103,7 @@ def commit_with_retry(table: Table, operation: Callable[[Transaction], T], *, at
             logger.warning("commit conflict on %s (attempt %d), re-planning in %.2fs", table.name(), attempt, wait)
             time.sleep(wait)
             continue
+        failpoint(f"committed:{name}")
         # Any other failure of the commit itself (an unknown outcome) keeps the files: they may be live.
         if isinstance(result, WriteResult) and (snapshot := table.current_snapshot()) is not None:
             result.snapshot_id = snapshot.snapshot_id

@@ -16,11 +16,15 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg import sql
 from pyarrow import csv as pacsv
 
 from core.errors import TerminalError, TransientError
 from core.retry import retrying
+from ingest.entities import Entity
+from ingest.landing import POSITION
+from ingest.worker import Batch
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +67,44 @@ def safe_url(url: str) -> str:
 class PostgresSource:
     """Reads ShopSphere's PostgreSQL tables; every call retries transient failures with backoff."""
 
+    kind = "postgres"
+
     def __init__(self, url: str, *, schema: str = "public", attempts: int = 5):
         self.url = url
         self.schema = schema
         self.attempts = attempts
+        self.name = f"postgres:{schema}"
         self._connection: psycopg.Connection[Any] | None = None
+        self._columns: dict[str, list[SourceColumn]] = {}
 
-    @property
-    def name(self) -> str:
-        """The source as named in lineage and messages (no credentials)."""
-        return f"postgres:{self.schema}"
+    def next_batch(self, entity: Entity, after: list[object] | None, limit: int) -> Batch:
+        """The next rows of the entity's table after `after`, with their positions and the table's types."""
+        columns = self._table_columns(entity)
+        start = None if after is None else [str(v) for v in after]
+        rows = self.batch(entity.name, columns, entity.position, start, limit)
+        if not len(rows):
+            return Batch(rows=rows, last=list(after or []))
+        parts = [pc.fill_null(rows.column(p), "") for p in entity.position]
+        positions = pc.binary_join_element_wise(*parts, "|")
+        last: list[object] = [rows.column(p)[-1].as_py() for p in entity.position]
+        schema = pa.schema([(c.name, c.arrow_type) for c in columns])
+        return Batch(rows=rows.append_column(POSITION, positions), last=last, source_schema=schema)
+
+    def live_keys(self, entity: Entity) -> pa.Table:
+        """Every primary key of the entity's table (text values)."""
+        chunks = list(self.keys(entity.name, entity.key))
+        return pa.concat_tables(chunks) if chunks else pa.table({k: pa.array([], pa.string()) for k in entity.key})
+
+    def _table_columns(self, entity: Entity) -> list[SourceColumn]:
+        """Columns of the entity's table, read once per run; its position and key columns must exist."""
+        if entity.name not in self._columns:
+            columns = self.columns(entity.name)
+            missing = [c for c in (*entity.position, *entity.key) if c not in {col.name for col in columns}]
+            if missing:
+                message = f"table {self.schema}.{entity.name} lacks the column(s) {missing} it is read by"
+                raise TerminalError(message, source=self.name)
+            self._columns[entity.name] = columns
+        return self._columns[entity.name]
 
     def close(self) -> None:
         """Close the connection."""

@@ -23,7 +23,9 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"core", "schema", "lakehouse", "identity", "risk", "privacy", "profiles"},
     "pipeline": {"core", "schema", "lakehouse", "migrations", "ingest", "identity", "risk", "privacy", "profiles"},
     "cli": {"core", "schema", "lakehouse", "migrations", "ingest", "identity", "risk", "privacy", "profiles", "api",
-            "pipeline", "sample_data"},
+            "pipeline", "sample_data", "commands"},
+    "commands": {"core", "schema", "lakehouse", "migrations", "ingest", "identity", "risk", "privacy", "profiles",
+                 "api", "pipeline"},
     "sample_data": set(),
     "bench": {"core", "schema", "lakehouse"},
 }  # fmt: skip

@@ -71,3 +71,11 @@ def test_columns_the_target_lacks_pass_through_and_missing_ones_are_null() -> No
     assert rejections == []
     assert rows.column("nickname").to_pylist() == ["JJ"]
     assert rows.column("amount").to_pylist() == [None]
+
+
+def test_booleans_in_every_usual_spelling() -> None:
+    rows, rejections = type_columns(
+        batch(flag=["t", "f", "TRUE", "no", "1", "maybe"]), pa.schema([("flag", pa.bool_())]), frozenset()
+    )
+    assert rows.column("flag").to_pylist() == [True, False, True, False, True]
+    assert [(r.index, r.column) for r in rejections] == [(5, "flag")]

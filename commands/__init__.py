@@ -1,0 +1,1 @@
+"""Command groups of the `c360` command line."""

@@ -1,0 +1,116 @@
+"""`c360 ingest`: the workers that bring PostgreSQL, MongoDB and export files into the lakehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from commands.common import batch_line, console, print_load, settings
+from core.config import Settings
+from core.errors import C360Error
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+
+ingest_app = typer.Typer(help="Workers that bring the source systems into the lakehouse.", no_args_is_help=True)
+OnceOption = Annotated[bool, typer.Option("--once", help="one pass over the source, then exit")]
+EveryOption = Annotated[str | None, typer.Option("--every", help="run repeatedly, e.g. 30s, 5m, 1h")]
+ReconcileOption = Annotated[bool, typer.Option(help="also find rows deleted from the source (a full key scan)")]
+BatchOption = Annotated[int, typer.Option(min=1, help="rows per batch (one raw commit each)")]
+
+
+@ingest_app.command("postgres")
+def ingest_postgres(
+    once: OnceOption = False,
+    every: EveryOption = None,
+    reconcile: ReconcileOption = False,
+    batch_rows: BatchOption = 50_000,
+) -> None:
+    """Incrementally copy users, orders, order lines, inventory, products and stores from C360_POSTGRES__URL."""
+    from ingest.entities import POSTGRES_ENTITIES
+    from ingest.sources.postgres import PostgresSource
+
+    config = settings()
+    url = _required(config.postgres.url, "C360_POSTGRES__URL")
+    with PostgresSource(url) as source:
+        _run_worker(config, source, POSTGRES_ENTITIES, once, every, reconcile, batch_rows)
+
+
+@ingest_app.command("mongo")
+def ingest_mongo(
+    once: OnceOption = False,
+    every: EveryOption = None,
+    reconcile: ReconcileOption = False,
+    batch_rows: BatchOption = 5_000,
+) -> None:
+    """Incrementally copy marketplace orders from C360_MONGO__URL (documents need a BSON updated_at)."""
+    from ingest.entities import MARKETPLACE_ORDERS
+    from ingest.sources.mongo import MongoSource
+
+    config = settings()
+    url = _required(config.mongo.url, "C360_MONGO__URL")
+    with MongoSource(url, config.mongo.database, config.mongo.collection) as source:
+        _run_worker(config, source, (MARKETPLACE_ORDERS,), once, every, reconcile, batch_rows)
+
+
+@ingest_app.command("files")
+def ingest_files(directory: Annotated[Path, typer.Argument(help="folder of exports")] = SAMPLE_DIR) -> None:
+    """Land a folder of exports (users.csv, ..., marketplace_orders.jsonl, events.jsonl) once."""
+    from ingest.entities import ALL_ENTITIES
+    from ingest.sources.files import FileSource
+
+    config = settings()
+    _run_worker(config, FileSource(directory), ALL_ENTITIES, True, None, False, 1_000_000)
+
+
+def _required(value: str | None, variable: str) -> str:
+    if not value:
+        console.print(f"[red]error:[/red] set {variable} to the source's URL")
+        raise typer.Exit(2)
+    return value
+
+
+def _run_worker(
+    settings: Settings, source: object, entities: tuple[object, ...], once: bool, every: str | None,
+    reconcile: bool, batch_rows: int,
+) -> None:  # fmt: skip
+    """Run a worker once or every interval, stopping cleanly on SIGTERM/SIGINT after the batch in hand."""
+    import signal
+
+    from ingest.worker import Worker
+    from lakehouse.lake import Lake
+
+    if once == (every is not None):
+        console.print("[red]error:[/red] give exactly one of --once or --every <interval>")
+        raise typer.Exit(2)
+    interval = parse_interval(every) if every else 0.0
+    with Lake.open(settings.catalog) as lake:
+        lake.create()
+        worker = Worker(lake, source, batch_rows=batch_rows, on_batch=batch_line)  # type: ignore[arg-type]
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: worker.stop.set())
+        try:
+            while True:
+                runs = worker.run(entities, reconcile=reconcile)  # type: ignore[arg-type]
+                print_load(runs)
+                if once or worker.stop.wait(interval):
+                    break
+        except C360Error as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+    if worker.stop.is_set():
+        console.print("stopped after the batch in hand; the next run continues from there")
+
+
+def parse_interval(text: str) -> float:
+    """'30s', '5m', '1h' or plain seconds -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not an interval like 30s, 5m or 1h") from exc
+    if seconds <= 0:
+        raise typer.BadParameter("the interval must be positive")
+    return seconds
