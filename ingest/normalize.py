@@ -37,8 +37,8 @@ def _split(raw: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _rejections(frame: pl.DataFrame, bad: pl.Expr, column: str, message: str, key: str) -> list[RowRejection]:
     return [
         RowRejection(
-            position=row["_watermark"], batch_id=row["_batch_id"], column=column, message=message, payload=row,
-            record_key=str(row[key]),
+            position=row["_watermark"], batch_id=row["_batch_id"], column=column, message=message,
+            payload={k: v for k, v in row.items() if not k.startswith("_")}, record_key=str(row[key]),
         )
         for row in frame.filter(bad).to_dicts()
     ]  # fmt: skip

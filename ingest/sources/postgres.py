@@ -203,9 +203,12 @@ def _copy_out(connection: psycopg.Connection[Any], statement: sql.Composed, para
 
 
 def _parse_csv(data: bytes, names: list[str]) -> pa.Table:
-    """COPY's CSV as text columns: unquoted empty fields are NULL, quoted empty strings stay ''."""
+    """COPY's CSV as text columns: unquoted empty fields are NULL, quoted empty strings stay '', all else is text."""
     convert = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True, quoted_strings_can_be_null=False
+        column_types=dict.fromkeys(names, pa.string()),
+        null_values=[""],  # only COPY's NULL; Arrow's default list would turn a real 'N/A' or 'NULL' into null
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
     )
     return pacsv.read_csv(io.BytesIO(data), convert_options=convert)
 
