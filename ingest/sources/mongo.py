@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import pymongo
-from bson import ObjectId, json_util
+from bson import json_util
 from pymongo.errors import ConfigurationError as MongoConfigurationError
 from pymongo.errors import OperationFailure, PyMongoError
 
@@ -44,9 +44,14 @@ def _id_text(value: Any) -> str:
     return str(value)
 
 
-def _id_value(text: str) -> Any:
-    """An _id as stored: ObjectId when it looks like one, else the string."""
-    return ObjectId(text) if ObjectId.is_valid(text) else text
+def _id_position(value: Any) -> str:
+    """An _id as kept in the watermark: extended JSON, so an ObjectId and a string stay apart."""
+    return json_util.dumps(value)
+
+
+def _id_value(position: str) -> Any:
+    """The _id of a watermark, with its BSON type."""
+    return json_util.loads(position)
 
 
 class MongoSource:
@@ -54,14 +59,24 @@ class MongoSource:
 
     kind = "mongo"
 
-    def __init__(self, url: str, database: str, collection: str, *, attempts: int = 5, timeout_ms: int = 5_000):
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        collection: str,
+        *,
+        attempts: int = 5,
+        timeout_ms: int = 5_000,
+        client: pymongo.MongoClient[dict[str, Any]] | None = None,
+    ):
+        """`client` replaces the one made from `url` (tests inject an in-memory one)."""
         self.url = url
         self.database = database
         self.collection = collection
         self.attempts = attempts
         self.name = f"mongo:{database}.{collection}"
         self._undated_checked = False
-        self._client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        self._client: pymongo.MongoClient[dict[str, Any]] = client or pymongo.MongoClient(
             url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True
         )
 
@@ -83,7 +98,7 @@ class MongoSource:
             query = {"$or": [{"updated_at": {"$gt": at}}, {"updated_at": at, "_id": {"$gt": _id_value(str(after[1]))}}]}
         docs = self._run(lambda c: list(c.find(query).sort([("updated_at", 1), ("_id", 1)]).limit(limit)))
         rows = [_raw_row(doc) for doc in docs]
-        last = after if not docs else [docs[-1]["updated_at"].isoformat(), _id_text(docs[-1]["_id"])]
+        last = after if not docs else [docs[-1]["updated_at"].isoformat(), _id_position(docs[-1]["_id"])]
         refused = [] if self._undated_checked else self._undated(entity)
         self._undated_checked = True
         return Batch(
