@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 import sample_data
-from commands.common import batch_line, console, print_load, settings
+from commands.common import batch_progress, console, print_load, settings
 from commands.ingest import ingest_app
 from commands.quarantine import quarantine_app
 from core.config import Scope, Settings
@@ -49,8 +49,8 @@ def run(
     from pipeline import run_pipeline
 
     config = settings()
-    with console.status("starting") as status:
-        report = run_pipeline(config, source, step=lambda name: status.update(name), on_batch=batch_line)
+    with batch_progress() as on_batch:
+        report = run_pipeline(config, source, step=lambda name: console.log(name), on_batch=on_batch)
     print_load(report.load)
     if report.identity is None:
         console.print("no input changed since the last build: the gold layer and the served profiles are current")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import typer
 from rich.console import Console
+from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.config import Settings, load_settings
@@ -25,12 +29,35 @@ def settings() -> Settings:
     return settings
 
 
-def batch_line(counts: BatchCounts, seconds: float) -> None:
-    rate = counts.read / seconds if seconds > 0 else 0.0
-    console.print(
-        f"  {counts.entity}: read {counts.read}, written {counts.written}, "
-        f"quarantined {counts.quarantined} ({rate:,.0f} rows/s)"
+@contextmanager
+def batch_progress() -> Iterator[Callable[[BatchCounts, float], None]]:
+    """Per-batch reporting: a live progress bar with rows/s on a terminal; elsewhere the structured
+    `landed ...` log lines the worker writes already say the same, so nothing more is printed."""
+    if not console.is_terminal:
+        yield lambda _counts, _seconds: None
+        return
+    columns = (
+        TextColumn("{task.description:<20}"),
+        TextColumn("{task.completed:>10,.0f} rows"),
+        TextColumn("{task.fields[rate]:>10,.0f} rows/s"),
+        TextColumn("{task.fields[quarantined]:>6} quarantined"),
+        TimeElapsedColumn(),
     )
+    with Progress(*columns, console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def update(counts: BatchCounts, seconds: float) -> None:
+            if counts.entity not in tasks:
+                tasks[counts.entity] = progress.add_task(counts.entity, total=None, rate=0.0, quarantined=0, busy=0.0)
+            task = progress.tasks[tasks[counts.entity]]
+            busy = task.fields["busy"] + seconds
+            done = task.completed + counts.read
+            progress.update(
+                task.id, completed=done, rate=done / max(busy, 1e-6), busy=busy,
+                quarantined=task.fields["quarantined"] + counts.quarantined,
+            )  # fmt: skip
+
+        yield update
 
 
 def print_load(runs: list[EntityRun]) -> None:

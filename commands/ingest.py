@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from commands.common import batch_line, console, print_load, settings
+from commands.common import batch_progress, console, print_load, settings
 from core.config import Settings
 from core.errors import C360Error
 
@@ -87,12 +87,14 @@ def _run_worker(
     interval = parse_interval(every) if every else 0.0
     with Lake.open(settings.catalog) as lake:
         lake.create()
-        worker = Worker(lake, source, batch_rows=batch_rows, on_batch=batch_line)  # type: ignore[arg-type]
+        worker = Worker(lake, source, batch_rows=batch_rows)  # type: ignore[arg-type]
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: worker.stop.set())
         try:
             while True:
-                runs = worker.run(entities, reconcile=reconcile)  # type: ignore[arg-type]
+                with batch_progress() as on_batch:
+                    worker.on_batch = on_batch
+                    runs = worker.run(entities, reconcile=reconcile)  # type: ignore[arg-type]
                 print_load(runs)
                 if once or worker.stop.wait(interval):
                     break

@@ -53,7 +53,7 @@ def advance(lake: Lake, entity: Entity, env: ConformEnv) -> AdvanceReport:
     raw = lake.table(entity.raw)
     for snapshot_id, rows in appended_since(raw, consumed_snapshot(lake, entity)):
         conformed = entity.conform(rows, env) if len(rows) else Conformed()
-        records = quarantine.from_conforming(conformed.rejections, f"raw:{entity.raw.name}", entity.primary.name)
+        records = quarantine.from_conforming(conformed.rejections, entity.raw.full_name, entity.primary.full_name)
         quarantine.write(lake, records, at=env.now)
         apply_writes(lake, entity, raw, conformed.writes, {marker(entity): str(snapshot_id)})
         report.raw_snapshots += 1

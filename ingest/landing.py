@@ -72,7 +72,7 @@ def land_text(
     target = pa.schema([f for f in raw.schema().as_arrow() if not f.name.startswith("_")])
     required = frozenset(f.name for f in target if not f.nullable)
     typed, rejections = type_columns(batch, target, required, empty_is_null=empty_is_null)
-    records = quarantine.from_typing(rejections, batch, ctx, entity.raw.name, key=entity.key[0])
+    records = quarantine.from_typing(rejections, batch, ctx, entity.raw.full_name, key=entity.key[0])
     quarantine.write(lake, records, at=ctx.ingested_at)
     counts = BatchCounts(entity.name, ctx.batch_id, len(batch), len(typed), len(records), evolution.changes)
     counts.quarantine_ids = [r.quarantine_id for r in records]

@@ -31,6 +31,9 @@ from schema.ops import QUARANTINE_OPEN, QUARANTINE_REPLAYED
 
 logger = logging.getLogger(__name__)
 
+# Refusals made while reading the source, before there is a row to type.
+READER_REFUSALS = ("malformed_row", "missing_field", "invalid_json")
+
 
 @dataclass
 class ReplayReport:
@@ -58,13 +61,14 @@ def replay(lake: Lake, env: ConformEnv, *, entity: str | None = None, reason: st
     records = open_records(lake, entity=entity, reason=reason)
     for (name, batch_id), group in records.group_by("entity", "batch_id"):
         owner = _owner(str(name))
-        if owner is None or str(name) not in (owner.raw.name, owner.primary.name):
+        loaded: list[str] | None = None
+        if owner is not None and str(name) == owner.raw.full_name:
+            loaded = _replay_typing(lake, owner, group, str(batch_id), env)
+        elif owner is not None:
+            loaded = _replay_conforming(lake, owner, group, env)
+        if loaded is None:
             report.not_replayable += len(group)
             continue
-        if str(name) == owner.raw.name:
-            loaded = _replay_typing(lake, owner, group, str(batch_id), env)
-        else:
-            loaded = _replay_conforming(lake, owner, group, env)
         _mark_replayed(lake, loaded, env.now)
         report.replayed += len(loaded)
         report.still_refused += len(group) - len(loaded)
@@ -73,18 +77,26 @@ def replay(lake: Lake, env: ConformEnv, *, entity: str | None = None, reason: st
     return report
 
 
-def _owner(name: str) -> Entity | None:
+def _owner(full_name: str) -> Entity | None:
+    """The entity whose raw or primary conformed table is `full_name` (quarantine records name one)."""
     for candidate in ALL_ENTITIES:
-        if name in (candidate.raw.name, candidate.primary.name):
+        if full_name in (candidate.raw.full_name, candidate.primary.full_name):
             return candidate
     return None
 
 
-def _replay_typing(lake: Lake, entity: Entity, group: pl.DataFrame, batch_id: str, env: ConformEnv) -> list[str]:
-    """Type the stored payloads again and land those that fit; returns the ids now loaded."""
-    payloads = [json.loads(p) for p in group["payload"].to_list()]
-    if not all(isinstance(p, dict) for p in payloads):
-        return []
+def _replay_typing(lake: Lake, entity: Entity, group: pl.DataFrame, batch_id: str, env: ConformEnv) -> list[str] | None:
+    """Type the stored payloads again and land those that fit; returns the ids now loaded.
+
+    None when the records are not rows at all (a malformed line, an undated document): those are
+    fixed at the source and read again by the next run.
+    """
+    try:
+        payloads = [json.loads(p) for p in group["payload"].to_list()]
+    except json.JSONDecodeError:
+        return None
+    if not all(isinstance(p, dict) for p in payloads) or group["reason_code"].is_in(READER_REFUSALS).any():
+        return None
     columns = sorted({key for payload in payloads for key in payload})
     text = {c: pa.array([None if p.get(c) is None else str(p[c]) for p in payloads], pa.string()) for c in columns}
     text[POSITION] = pa.array(group["source_position"].to_list(), pa.string())
@@ -103,7 +115,7 @@ def _replay_conforming(lake: Lake, entity: Entity, group: pl.DataFrame, env: Con
     if rows.is_empty():
         return []
     conformed = entity.conform(rows.to_arrow(), env)
-    records = from_conforming(conformed.rejections, f"raw:{entity.raw.name}", entity.primary.name)
+    records = from_conforming(conformed.rejections, entity.raw.full_name, entity.primary.full_name)
     write(lake, records, at=env.now)
     apply_writes(lake, entity, lake.table(entity.raw), conformed.writes, {})
     refused = {r.quarantine_id for r in records}

@@ -77,7 +77,8 @@ def _csv(path: Path, digest: str, source: str, entity: Entity) -> Batch:
     def refuse(row: Any) -> str:
         malformed.append(
             QuarantinedRecord(
-                source=f"{source}.{entity.name}", entity=entity.raw.name, batch_id="", position=f"line:{row.number}",
+                source=f"{source}.{entity.name}", entity=entity.raw.full_name, batch_id="",
+                position=f"line:{row.number}",
                 reason_code=MALFORMED_ROW, message=f"expected {row.expected_columns} fields, got {row.actual_columns}",
                 payload=row.text,
             )
@@ -153,7 +154,7 @@ def _lines(path: Path) -> list[tuple[int, str]]:
 
 def _refusal(source: str, line_no: int, reason: str, message: str, text: str) -> QuarantinedRecord:
     return QuarantinedRecord(
-        source=f"{source}.marketplace_orders", entity="mongo_marketplace_orders", batch_id="",
+        source=f"{source}.marketplace_orders", entity="raw.mongo_marketplace_orders", batch_id="",
         position=f"line:{line_no}", reason_code=reason, message=message, payload=text,
     )  # fmt: skip
 

@@ -115,7 +115,8 @@ class MongoSource:
         docs = self._run(lambda c: list(c.find({"updated_at": {"$exists": False}})))
         return [
             QuarantinedRecord(
-                source=self.name, entity=entity.raw.name, batch_id="undated", position=f"_id:{_id_text(doc['_id'])}",
+                source=self.name, entity=entity.raw.full_name, batch_id="undated",
+                position=f"_id:{_id_text(doc['_id'])}",
                 reason_code=MISSING_FIELD, message="the document has no updated_at, so it cannot be read by position",
                 payload=json_util.dumps(doc, json_options=JSON_OPTIONS), record_key=_id_text(doc["_id"]),
                 column="updated_at",

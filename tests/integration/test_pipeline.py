@@ -59,7 +59,7 @@ def test_quarantine_holds_exactly_the_injected_bad_records(lake: Lake) -> None:
     quarantined = read_polars(lake.table(tables.QUARANTINE))
     assert len(quarantined) == len(injected)
     assert quarantined["reason_code"].null_count() == 0 and quarantined["message"].null_count() == 0
-    marketplace = quarantined.filter(pl.col("entity") == "marketplace_orders")["record_key"].to_list()
+    marketplace = quarantined.filter(pl.col("entity") == "conformed.marketplace_orders")["record_key"].to_list()
     assert sorted(marketplace) == sorted(r["record_key"] for r in injected if r["source"] == "marketplace_orders")
 
 

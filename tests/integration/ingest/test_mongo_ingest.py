@@ -64,7 +64,7 @@ def test_first_load_conforms_every_platform_and_quarantines_the_bad_documents(
         for r in csv_rows(SAMPLE_DIR / "truth" / "bad_records.csv")
         if r["source"] == "marketplace_orders"
     }
-    assert set(quarantined.filter(pl.col("entity") == "marketplace_orders")["record_key"]) == injected
+    assert set(quarantined.filter(pl.col("entity") == "conformed.marketplace_orders")["record_key"]) == injected
     undated = quarantined.filter(pl.col("record_key") == "undated-1")
     assert undated.select("reason_code", "column_name").row(0) == ("missing_field", "updated_at")
 
