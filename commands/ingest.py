@@ -25,7 +25,7 @@ def ingest_postgres(
     once: OnceOption = False,
     every: EveryOption = None,
     reconcile: ReconcileOption = False,
-    batch_rows: BatchOption = 50_000,
+    batch_rows: BatchOption = 200_000,
 ) -> None:
     """Incrementally copy users, orders, order lines, inventory, products and stores from C360_POSTGRES__URL."""
     from ingest.entities import POSTGRES_ENTITIES

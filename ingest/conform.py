@@ -47,11 +47,18 @@ def consumed_snapshot(lake: Lake, entity: Entity) -> int | None:
     return int(value) if value else None
 
 
-def advance(lake: Lake, entity: Entity, env: ConformEnv) -> AdvanceReport:
-    """Conform and merge every raw snapshot the conformed tables have not taken in yet."""
+def advance(
+    lake: Lake, entity: Entity, env: ConformEnv, *, landed: tuple[int, pa.Table] | None = None
+) -> AdvanceReport:
+    """Conform and merge every raw snapshot the conformed tables have not taken in yet.
+
+    `landed` is a raw snapshot the caller has just committed, with its rows: those are used as they
+    are instead of being read back.
+    """
     report = AdvanceReport(entity.name)
     raw = lake.table(entity.raw)
-    for snapshot_id, rows in appended_since(raw, consumed_snapshot(lake, entity)):
+    for snapshot_id, load in appended_since(raw, consumed_snapshot(lake, entity)):
+        rows = landed[1] if landed is not None and landed[0] == snapshot_id else load()
         conformed = entity.conform(rows, env) if len(rows) else Conformed()
         records = quarantine.from_conforming(conformed.rejections, entity.raw.full_name, entity.primary.full_name)
         quarantine.write(lake, records, at=env.now)
@@ -84,7 +91,10 @@ def _merge(lake: Lake, raw: Table, write: Write, properties: dict[str, str], *, 
     _fit_schema(table, raw, write.rows)
     lineage = tuple(c for c in write.rows.column_names if c.startswith("_"))
     if write.kind == "upsert":
-        merge.upsert(table, write.rows, ignore_columns=lineage, properties=properties, commit_empty=commit_empty)
+        merge.upsert(
+            table, write.rows, ignore_columns=lineage, prune_by=write.table.immutable, properties=properties,
+            commit_empty=commit_empty,
+        )  # fmt: skip
     elif write.kind == "scd2":
         key = write.table.key[0]
         merge.scd2_merge(

@@ -40,6 +40,7 @@ class BatchCounts:
     quarantined: int = 0
     schema_changes: list[str] = field(default_factory=list)
     quarantine_ids: list[str] = field(default_factory=list)
+    landed: tuple[int, pa.Table] | None = field(default=None, repr=False)
 
     @property
     def balanced(self) -> bool:
@@ -76,7 +77,9 @@ def land_text(
     quarantine.write(lake, records, at=ctx.ingested_at)
     counts = BatchCounts(entity.name, ctx.batch_id, len(batch), len(typed), len(records), evolution.changes)
     counts.quarantine_ids = [r.quarantine_id for r in records]
-    land_rows(lake, entity, typed, ctx, watermark=watermark, counts=counts, watermark_property=watermark_property)
+    counts.landed = land_rows(
+        lake, entity, typed, ctx, watermark=watermark, counts=counts, watermark_property=watermark_property
+    )
     return counts
 
 
@@ -90,17 +93,22 @@ def land_rows(
     counts: BatchCounts,
     op: str = OP_UPSERT,
     watermark_property: str = PROP_WATERMARK,
-) -> None:
-    """Append typed rows (source columns and `_watermark`) to the raw table with the batch's position."""
+) -> tuple[int, pa.Table]:
+    """Append typed rows (source columns and `_watermark`) to the raw table with the batch's position.
+
+    Returns the raw snapshot committed and the rows as stored, for conforming without a read-back.
+    """
     n = len(rows)
     lineage = {
-        "_source": pa.array([ctx.source] * n, pa.string()),
-        "_batch_id": pa.array([ctx.batch_id] * n, pa.string()),
-        "_ingested_at": pa.array([ctx.ingested_at] * n, pa.timestamp("us", tz="UTC")),
-        "_op": pa.array([op] * n, pa.string()),
+        "_source": pa.scalar(ctx.source, pa.string()),
+        "_batch_id": pa.scalar(ctx.batch_id, pa.string()),
+        "_ingested_at": pa.scalar(ctx.ingested_at, pa.timestamp("us", tz="UTC")),
+        "_op": pa.scalar(op, pa.string()),
     }
-    for name, values in lineage.items():
-        rows = rows.append_column(name, values)
+    for name, value in lineage.items():
+        rows = rows.append_column(name, pa.repeat(value, n))
+    table = lake.table(entity.raw)
+    rows = write.conform(table.schema().as_arrow(), rows)
     properties = {
         PROP_SOURCE: ctx.source,
         PROP_BATCH_ID: ctx.batch_id,
@@ -110,5 +118,8 @@ def land_rows(
         properties[watermark_property] = watermark
     if counts.schema_changes:
         properties[PROP_SCHEMA_CHANGES] = "; ".join(counts.schema_changes)
-    write.append(lake.table(entity.raw), rows, properties=properties)
+    result = write.append(table, rows, properties=properties)
     logger.info("landed %s", counts)
+    if result.snapshot_id is None:
+        raise AssertionError("an append always commits a snapshot")
+    return result.snapshot_id, rows

@@ -65,6 +65,16 @@ def cast_strings(values: pa.Array, target: pa.DataType) -> tuple[pa.Array, list[
     return pa.array(typed, target), bad
 
 
+def _cast_or_text(values: pa.Array, text: pa.Array, target: pa.DataType) -> tuple[pa.Array, list[tuple[int, str]]]:
+    """A typed column cast to `target` in one go (a widening, say); else its text parsed value by value."""
+    if not _is_text(values.type):
+        try:
+            return values.cast(target), []
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return cast_strings(blank_to_null(text), target)
+
+
 def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
@@ -91,31 +101,37 @@ def _cast(values: pa.Array, target: pa.DataType) -> pa.Array:
 def type_columns(
     batch: pa.Table, target: pa.Schema, required: frozenset[str], *, empty_is_null: bool = True
 ) -> tuple[pa.Table, list[Rejection]]:
-    """Type a batch of string columns to `target`.
+    """Type a batch to `target`: text columns are parsed, already-typed columns cast where they fit.
 
     Text columns keep their values as written (an empty field is null when `empty_is_null`, as in
-    CSV exports; COPY marks NULL itself); other columns are trimmed and cast. Columns of the batch
-    that `target` lacks pass through as text; target columns the batch lacks become null. Returns
-    the good rows and one rejection (the first problem found) per bad row.
+    CSV exports; COPY marks NULL itself); other text is trimmed and cast. A column already of the
+    target type passes as it is; one of another type is cast, value by value where that fails.
+    Columns of the batch that `target` lacks pass through; target columns the batch lacks become
+    null. Returns the good rows and one rejection (the first problem found) per bad row.
     """
     rejected: dict[int, Rejection] = {}
     columns: dict[str, pa.Array] = {}
     for field in target:
-        if field.name in batch.column_names and _is_text(field.type):
-            typed = _as_text(batch.column(field.name), empty_is_null)
-        elif field.name in batch.column_names:
-            typed, bad = cast_strings(blank_to_null(batch.column(field.name)), field.type)
+        values = batch.column(field.name).combine_chunks() if field.name in batch.column_names else None
+        if values is None:
+            typed = pa.nulls(len(batch), field.type)
+        elif values.type == field.type and not _is_text(field.type):
+            typed = values
+        elif _is_text(values.type) and _is_text(field.type):
+            typed = _as_text(values, empty_is_null)
+        else:
+            text = values if _is_text(values.type) else values.cast(pa.string())
+            typed, bad = _cast_or_text(values, text, field.type)
             for index, message in bad:
                 rejected.setdefault(index, Rejection(index, INVALID_TYPE, field.name, message))
-        else:
-            typed = pa.nulls(len(batch), field.type)
         if field.name in required:
             for index in pc.indices_nonzero(pc.is_null(typed)).to_pylist():
                 rejected.setdefault(index, Rejection(index, MISSING_FIELD, field.name, f"{field.name} is required"))
         columns[field.name] = typed
     for name in batch.column_names:
         if name not in columns:
-            columns[name] = _as_text(batch.column(name), empty_is_null)
+            values = batch.column(name).combine_chunks()
+            columns[name] = _as_text(values, empty_is_null) if _is_text(values.type) else values
     typed_batch = pa.table(columns)
     if not rejected:
         return typed_batch, []

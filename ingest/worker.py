@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -90,7 +91,7 @@ class Worker:
 
     lake: Lake
     source: BatchSource
-    batch_rows: int = 50_000
+    batch_rows: int = 200_000
     stop: threading.Event = field(default_factory=threading.Event)
     on_batch: OnBatch = lambda _counts, _seconds: None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -115,21 +116,29 @@ class Worker:
         return runs
 
     def _drain(self, entity: Entity, env: ConformEnv, run: EntityRun) -> None:
+        """Land batches until the source is drained; the next batch is read while this one lands."""
         raw = self.lake.table(entity.raw)
         stored = last_property(raw, self.watermark_property)
         after: list[object] | None = json.loads(stored) if stored else None
-        while not self.stop.is_set():
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="c360-read") as reader:
+            pending = reader.submit(self.source.next_batch, entity, after, self.batch_rows)
             started = time.monotonic()
-            batch = self.source.next_batch(entity, after, self.batch_rows)
-            if not len(batch.rows) and not batch.refused:
-                return
-            counts = self._land(entity, batch, after)
-            run.batches.append(counts)
-            run.conformed.append(advance(self.lake, entity, env))
-            self.on_batch(counts, time.monotonic() - started)
-            after = batch.last
-            if len(batch.rows) + len(batch.refused) < self.batch_rows:
-                return
+            while not self.stop.is_set():
+                batch = pending.result()
+                if not len(batch.rows) and not batch.refused:
+                    return
+                drained = len(batch.rows) + len(batch.refused) < self.batch_rows
+                if not drained:
+                    pending = reader.submit(self.source.next_batch, entity, batch.last, self.batch_rows)
+                counts = self._land(entity, batch, after)
+                run.batches.append(counts)
+                run.conformed.append(advance(self.lake, entity, env, landed=counts.landed))
+                counts.landed = None
+                self.on_batch(counts, time.monotonic() - started)
+                started = time.monotonic()
+                after = batch.last
+                if drained:
+                    return
 
     def _land(self, entity: Entity, batch: Batch, after: list[object] | None) -> BatchCounts:
         ctx = self._context(entity, after)
@@ -143,7 +152,7 @@ class Worker:
             )  # fmt: skip
         else:
             counts = BatchCounts(entity.name, ctx.batch_id, len(batch.rows), len(batch.rows))
-            land_rows(
+            counts.landed = land_rows(
                 self.lake, entity, batch.rows, ctx, watermark=watermark, counts=counts,
                 watermark_property=self.watermark_property,
             )  # fmt: skip

@@ -27,8 +27,9 @@ from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterTha
 from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import DataScan, FileScanTask, Table, Transaction
+from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.update.snapshot import _OverwriteFiles
-from pyiceberg.types import IntegerType, LongType, StringType
+from pyiceberg.types import IntegerType, LongType, StringType, TimestamptzType
 
 from lakehouse.merge_rules import ROW_INDEX, DeleteRule, MarkRule, MergeRule, Scd2Rule, UpsertRule
 from lakehouse.write import WriteResult, commit_with_retry, conform, discard_written, write_data_files
@@ -55,6 +56,7 @@ def upsert(
     *,
     key: tuple[str, ...] | None = None,
     ignore_columns: tuple[str, ...] = (),
+    prune_by: tuple[str, ...] = (),
     properties: Mapping[str, str] | None = None,
     commit_empty: bool = False,
 ) -> WriteResult:
@@ -65,6 +67,8 @@ def upsert(
         data: incoming rows; the last row per key wins.
         key: key columns; defaults to the table's identifier fields.
         ignore_columns: columns whose difference alone does not make a row "changed" (lineage).
+        prune_by: columns that never change for a key (an order's time); only files whose range of
+            them overlaps the incoming rows' can hold an incoming key, so only those are probed.
         properties: snapshot summary properties committed with the rows.
         commit_empty: commit a snapshot carrying `properties` even when no row changed.
     """
@@ -72,7 +76,7 @@ def upsert(
     keys = key or _identifier_columns(table)
 
     def rule() -> MergeRule:
-        return UpsertRule(incoming, keys, ignore_columns=ignore_columns)
+        return UpsertRule(incoming, keys, ignore_columns=ignore_columns, prune_by=prune_by)
 
     return _run(table, rule, "upsert", properties, commit_empty)
 
@@ -203,18 +207,19 @@ def _stage(
     commit_empty: bool,
 ) -> WriteResult:
     result = WriteResult(table=".".join(table.name()), operation=operation)
-    conflict_filter = _key_range_filter(tx, rule)
+    metadata = tx.table_metadata  # a deep copy on every access in pyiceberg: taken once per merge
+    conflict_filter = _key_range_filter(metadata, rule)
     producer.delete_by_predicate(conflict_filter)
     counter = itertools.count(0)
 
     # Steps 1-2: files whose bounds overlap the keys, then those that really hold one (none without keys).
-    scan = DataScan(table_metadata=tx.table_metadata, io=table.io, row_filter=conflict_filter)
+    scan = DataScan(table_metadata=metadata, io=table.io, row_filter=conflict_filter)
     candidates = list(scan.plan_files()) if len(rule.incoming) else []
     result.files_probed = len(candidates)
-    holding = _files_holding_keys(tx, table, rule, candidates)
+    holding = _files_holding_keys(metadata, table, rule, candidates)
 
     # Step 3: rewrite the files the rule changes.
-    for rewrite in _rewrite_files(tx, table, rule, holding, producer.commit_uuid, counter):
+    for rewrite in _rewrite_files(metadata, table, rule, holding, producer.commit_uuid, counter):
         producer.delete_data_file(rewrite.old)
         for data_file in rewrite.new:
             producer.append_data_file(data_file)
@@ -226,7 +231,7 @@ def _stage(
     inserts = rule.finalize()
     result.rows_added = rule.rows_written + len(inserts)
     if len(inserts):
-        for data_file in write_data_files(tx, table, inserts, producer.commit_uuid, counter):
+        for data_file in write_data_files(metadata, table, inserts, producer.commit_uuid, counter):
             producer.append_data_file(data_file)
             result.files_added += 1
     if result.files_added or result.files_removed:
@@ -238,13 +243,13 @@ def _stage(
     return result
 
 
-def _key_range_filter(tx: Transaction, rule: MergeRule) -> BooleanExpression:
-    """min <= key <= max on every key column whose type has ordered literals (the rest: no bound)."""
-    schema = tx.table_metadata.schema()
+def _key_range_filter(metadata: TableMetadata, rule: MergeRule) -> BooleanExpression:
+    """min <= value <= max of the incoming rows, on every key (and prune-by) column with ordered literals."""
+    schema = metadata.schema()
     bounds: BooleanExpression = AlwaysTrue()
-    for name in rule.key:
+    for name in (*rule.key, *rule.prune_by):
         values = rule.incoming_keys_of(name)
-        if not isinstance(schema.find_field(name).field_type, (LongType, IntegerType, StringType)):
+        if not isinstance(schema.find_field(name).field_type, (LongType, IntegerType, StringType, TimestamptzType)):
             continue
         if len(values) == 0 or values.null_count == len(values):
             continue
@@ -254,22 +259,22 @@ def _key_range_filter(tx: Transaction, rule: MergeRule) -> BooleanExpression:
     return bounds
 
 
-def _read(tx: Transaction, table: Table, task: FileScanTask, columns: tuple[str, ...] | None) -> pa.Table:
-    schema = tx.table_metadata.schema()
+def _read(metadata: TableMetadata, table: Table, task: FileScanTask, columns: tuple[str, ...] | None) -> pa.Table:
+    schema = metadata.schema()
     projected = schema.select(*columns) if columns else schema
-    scan = ArrowScan(table_metadata=tx.table_metadata, io=table.io, projected_schema=projected, row_filter=AlwaysTrue())
+    scan = ArrowScan(table_metadata=metadata, io=table.io, projected_schema=projected, row_filter=AlwaysTrue())
     return scan.to_table([task])
 
 
 def _files_holding_keys(
-    tx: Transaction, table: Table, rule: MergeRule, candidates: list[FileScanTask]
+    metadata: TableMetadata, table: Table, rule: MergeRule, candidates: list[FileScanTask]
 ) -> list[FileScanTask]:
     """Read only the probe columns of each candidate and keep the files with at least one match."""
     if not candidates:
         return []
 
     def holds(task: FileScanTask) -> bool:
-        probe = _read(tx, table, task, rule.probe_columns)
+        probe = _read(metadata, table, task, rule.probe_columns)
         return bool(pc.any(rule.match(probe)).as_py())
 
     with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
@@ -278,7 +283,7 @@ def _files_holding_keys(
 
 
 def _rewrite_files(
-    tx: Transaction,
+    metadata: TableMetadata,
     table: Table,
     rule: MergeRule,
     holding: list[FileScanTask],
@@ -291,13 +296,13 @@ def _rewrite_files(
     number of files in flight, so memory stays at a few files whatever the table's size.
     """
     with ThreadPoolExecutor(_READ_THREADS) as readers, ThreadPoolExecutor(_WRITE_THREADS) as writers:
-        reads = _bounded_map(readers, lambda task: _read(tx, table, task, None), holding, _IN_FLIGHT)
+        reads = _bounded_map(readers, lambda task: _read(metadata, table, task, None), holding, _IN_FLIGHT)
         pending: deque[tuple[FileScanTask, int, Future[list[DataFile]]]] = deque()
         for task, rows in reads:
             survivors, removed, needs_sort = _apply_rule(rule, rows)
             if survivors is None:
                 continue
-            job = writers.submit(_write_survivors, tx, table, survivors, write_uuid, counter, needs_sort)
+            job = writers.submit(_write_survivors, metadata, table, survivors, write_uuid, counter, needs_sort)
             pending.append((task, removed, job))
             while len(pending) > _IN_FLIGHT:
                 yield _finished(*pending.popleft())
@@ -322,11 +327,16 @@ def _apply_rule(rule: MergeRule, rows: pa.Table) -> tuple[pa.Table | None, int, 
 
 
 def _write_survivors(
-    tx: Transaction, table: Table, rows: pa.Table, write_uuid: uuid.UUID, counter: Iterator[int], needs_sort: bool
+    metadata: TableMetadata,
+    table: Table,
+    rows: pa.Table,
+    write_uuid: uuid.UUID,
+    counter: Iterator[int],
+    needs_sort: bool,
 ) -> list[DataFile]:
     if not len(rows):
         return []
-    return list(write_data_files(tx, table, rows, write_uuid, counter, sort=needs_sort))
+    return list(write_data_files(metadata, table, rows, write_uuid, counter, sort=needs_sort))
 
 
 def _finished(task: FileScanTask, removed: int, job: Future[list[DataFile]]) -> _Rewrite:

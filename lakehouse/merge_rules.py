@@ -49,6 +49,7 @@ class MergeRule:
         self.incoming = incoming
         self._keys = pc.unique(key_column(incoming, key)) if len(incoming) else pa.array([], pa.large_string())
         self.rows_written = 0
+        self.prune_by: tuple[str, ...] = ()
 
     @property
     def probe_columns(self) -> tuple[str, ...]:
@@ -107,8 +108,16 @@ class MarkRule(MergeRule):
 class UpsertRule(MergeRule):
     """Replace changed rows, insert new keys, leave unchanged rows (and their files) alone."""
 
-    def __init__(self, incoming: pa.Table, key: tuple[str, ...], *, ignore_columns: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        incoming: pa.Table,
+        key: tuple[str, ...],
+        *,
+        ignore_columns: tuple[str, ...] = (),
+        prune_by: tuple[str, ...] = (),
+    ):
         super().__init__(_last_per_key(incoming, list(key)), key)
+        self.prune_by = prune_by
         self._compare = [c for c in self.incoming.column_names if c not in key and c not in ignore_columns]
         self._incoming_frame = to_frame(self.incoming.select([*self.key, *self._compare]))
         self._seen: list[pa.Array] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -57,28 +57,32 @@ def history(table: Table) -> list[SnapshotInfo]:
     ]
 
 
-def appended_since(table: Table, after_snapshot_id: int | None) -> Iterator[tuple[int, pa.Table]]:
-    """Rows appended by each snapshot after `after_snapshot_id`, oldest first, one snapshot at a time.
+def appended_since(table: Table, after_snapshot_id: int | None) -> Iterator[tuple[int, Callable[[], pa.Table]]]:
+    """Each snapshot after `after_snapshot_id`, oldest first, with a loader of the rows it appended.
 
-    Snapshots that appended nothing (deletes, rewrites, property-only commits) yield an empty table,
-    so the caller can still record that it got past them. If `after_snapshot_id` is no longer in the
-    lineage (expired), everything the table holds is yielded once, as of its current snapshot.
+    The loader reads only when called, so a caller that still holds a snapshot's rows need not read
+    them back. Snapshots that appended nothing (deletes, rewrites, property-only commits) load an
+    empty table, so the caller can still record that it got past them. If `after_snapshot_id` is no
+    longer in the lineage (expired), the current contents are offered once, as one snapshot.
     """
     lineage = list(ancestors(table))
     ids = [s.snapshot_id for s in lineage]
     if after_snapshot_id is not None and after_snapshot_id not in ids:
         if lineage:
-            yield lineage[0].snapshot_id, table.scan().to_arrow()
+            yield lineage[0].snapshot_id, lambda: table.scan().to_arrow()
         return
     pending = lineage[: ids.index(after_snapshot_id)] if after_snapshot_id is not None else lineage
-    empty = table.schema().as_arrow().empty_table()
     for snapshot in reversed(pending):
-        appended = snapshot.summary is not None and snapshot.summary.operation == Operation.APPEND
-        rows = (
-            table.incremental_append_scan(
-                from_snapshot_id_exclusive=snapshot.parent_snapshot_id, to_snapshot_id_inclusive=snapshot.snapshot_id
-            ).to_arrow()
-            if appended
-            else empty
+        yield snapshot.snapshot_id, _appended_rows(table, snapshot)
+
+
+def _appended_rows(table: Table, snapshot: Snapshot) -> Callable[[], pa.Table]:
+    def load() -> pa.Table:
+        if snapshot.summary is None or snapshot.summary.operation != Operation.APPEND:
+            return table.schema().as_arrow().empty_table()
+        scan = table.incremental_append_scan(
+            from_snapshot_id_exclusive=snapshot.parent_snapshot_id, to_snapshot_id_inclusive=snapshot.snapshot_id
         )
-        yield snapshot.snapshot_id, rows
+        return scan.to_arrow()
+
+    return load

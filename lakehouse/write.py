@@ -21,6 +21,7 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import DataScan, Table, Transaction
+from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.update.snapshot import _SnapshotProducer
 
 from core.errors import CommitConflictError, SchemaEvolutionError
@@ -162,12 +163,13 @@ def replace_all(table: Table, data: pa.Table, *, properties: Mapping[str, str] |
         result = WriteResult(table=".".join(table.name()), operation="replace", rows_added=len(conformed))
         producer = tx.update_snapshot(snapshot_properties=dict(properties or {})).overwrite()
         producer.delete_by_predicate(AlwaysTrue())
-        for task in DataScan(table_metadata=tx.table_metadata, io=table.io).plan_files():
+        metadata = tx.table_metadata
+        for task in DataScan(table_metadata=metadata, io=table.io).plan_files():
             producer.delete_data_file(task.file)
             result.files_removed += 1
             result.rows_removed += task.file.record_count
         if len(conformed):
-            for data_file in write_data_files(tx, table, conformed, producer.commit_uuid, itertools.count(0)):
+            for data_file in write_data_files(metadata, table, conformed, producer.commit_uuid, itertools.count(0)):
                 producer.append_data_file(data_file)
                 result.files_added += 1
         producer.commit()
@@ -207,7 +209,7 @@ def _file_count(tx: Transaction) -> int:
 
 
 def write_data_files(
-    tx: Transaction,
+    metadata: TableMetadata,
     table: Table,
     rows: pa.Table,
     write_uuid: uuid.UUID,
@@ -220,7 +222,6 @@ def write_data_files(
     pyiceberg does not apply the sort order itself; sorted files keep key bounds narrow, which is
     what lets merges and point reads skip files.
     """
-    metadata = tx.table_metadata
     rows = conform(metadata.schema().as_arrow(), rows)
     sort_names = [metadata.schema().find_column_name(f.source_id) for f in metadata.sort_order().fields]
     if sort and sort_names:

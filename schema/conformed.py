@@ -71,6 +71,7 @@ ORDERS = TableDef(
     key=("order_id",),
     partition=(PartitionField("order_ts", "month"),),
     sort=("order_ts", "order_id"),
+    immutable=("order_ts",),
     layout_rationale=(
         "month(order_ts): an incremental batch of new orders lands in one or two partitions (one file each), "
         "time-range reads prune by month, and a month of ShopSphere orders is a well-sized file; day() would "
@@ -130,6 +131,7 @@ MARKETPLACE_ORDERS = TableDef(
     + _conformed_lineage(18),
     key=("platform", "marketplace_order_id"),
     partition=(PartitionField("order_ts", "month"),),
+    immutable=("order_ts",),
     sort=("order_ts",),
     layout_rationale="month(order_ts), as orders.",
 )
@@ -198,6 +200,7 @@ EVENTS = TableDef(
     + _conformed_lineage(20),
     key=("event_id",),
     partition=(PartitionField("event_ts", "day"),),
+    immutable=("event_ts",),
     sort=("event_ts",),
     layout_rationale=(
         "day(event_ts): the highest-volume table; a stream micro-batch lands in today's partition (one file), "

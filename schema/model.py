@@ -78,6 +78,7 @@ class TableDef:
     sort: tuple[str, ...] = ()
     layout_rationale: str = ""
     properties: dict[str, str] = field(default_factory=dict)
+    immutable: tuple[str, ...] = ()  # never change for a key (an order's time): merges prune files by them
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -85,7 +86,7 @@ class TableDef:
         if len(set(names)) != len(names) or len(set(ids)) != len(ids):
             raise ValueError(f"table {self.name}: duplicate column name or field id")
         known = set(names)
-        referenced = [*self.key, *self.sort, *(p.source for p in self.partition)]
+        referenced = [*self.key, *self.sort, *(p.source for p in self.partition), *self.immutable]
         if missing := [n for n in referenced if n not in known]:
             raise ValueError(f"table {self.name}: key/sort/partition names unknown columns {missing}")
         if optional_keys := [c.name for c in self.columns if c.name in self.key and not c.required]:

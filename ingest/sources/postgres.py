@@ -84,9 +84,9 @@ class PostgresSource:
         rows = self.batch(entity.name, columns, entity.position, start, limit)
         if not len(rows):
             return Batch(rows=rows, last=list(after or []))
-        parts = [pc.fill_null(rows.column(p), "") for p in entity.position]
+        parts = [pc.fill_null(rows.column(p).cast(pa.string()), "") for p in entity.position]
         positions = pc.binary_join_element_wise(*parts, "|")
-        last: list[object] = [rows.column(p)[-1].as_py() for p in entity.position]
+        last: list[object] = [_text(rows.column(p)[-1].as_py()) for p in entity.position]
         schema = pa.schema([(c.name, c.arrow_type) for c in columns])
         return Batch(rows=rows.append_column(POSITION, positions), last=last, source_schema=schema)
 
@@ -145,10 +145,9 @@ class PostgresSource:
             limit=sql.Literal(limit),
         )  # fmt: skip
         data = self._run(table, lambda c: _copy_out(c, statement, after))
-        names = [c.name for c in columns]
         if not data:
-            return pa.table({name: pa.array([], pa.string()) for name in names})
-        return _parse_csv(data, names)
+            return pa.table({c.name: pa.array([], c.arrow_type) for c in columns})
+        return _parse_csv(data, columns)
 
     def keys(self, table: str, key: tuple[str, ...]) -> Iterator[pa.Table]:
         """Every primary key of the table, in chunks (text values), for hard-delete reconciliation."""
@@ -157,7 +156,7 @@ class PostgresSource:
         )
         data = self._run(table, lambda c: _copy_out(c, statement, None))
         if data:
-            yield _parse_csv(data, list(key))
+            yield _parse_csv(data, [SourceColumn(k, "text", pa.string()) for k in key])
 
     def _run(self, table: str, action: Any) -> Any:
         """Run `action(connection)`; reconnect and retry on connection failures, name the failure otherwise."""
@@ -202,15 +201,28 @@ def _copy_out(connection: psycopg.Connection[Any], statement: sql.Composed, para
     return buffer.getvalue()
 
 
-def _parse_csv(data: bytes, names: list[str]) -> pa.Table:
-    """COPY's CSV as text columns: unquoted empty fields are NULL, quoted empty strings stay '', all else is text."""
-    convert = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(names, pa.string()),
-        null_values=[""],  # only COPY's NULL; Arrow's default list would turn a real 'N/A' or 'NULL' into null
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=False,
-    )
-    return pacsv.read_csv(io.BytesIO(data), convert_options=convert)
+def _parse_csv(data: bytes, columns: list[SourceColumn]) -> pa.Table:
+    """COPY's CSV, typed as the source declares it; if a value defeats Arrow's parser, all as text.
+
+    Only COPY's own NULL (an unquoted empty field) is null: a quoted '' stays an empty string and
+    a value such as 'N/A' stays text (Arrow's default null list would silently drop it).
+    """
+
+    def options(types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
+        return pacsv.ConvertOptions(
+            column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
+            true_values=["t", "true"], false_values=["f", "false"],
+        )  # fmt: skip
+
+    try:
+        return pacsv.read_csv(io.BytesIO(data), convert_options=options({c.name: c.arrow_type for c in columns}))
+    except pa.ArrowInvalid:
+        return pacsv.read_csv(io.BytesIO(data), convert_options=options({c.name: pa.string() for c in columns}))
+
+
+def _text(value: object) -> str:
+    """A position value as PostgreSQL reads it back (timestamps in ISO form)."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -367,3 +367,16 @@ def test_a_commit_with_an_unknown_outcome_keeps_its_files(catalog: Catalog, monk
     monkeypatch.undo()
     reloaded = catalog.load_table(ITEMS.identifier)
     assert contents(reloaded, ["item_id"])["item_id"].to_list() == ["a"], "the landed commit is readable"
+
+
+def test_pruning_by_an_immutable_column_probes_only_files_in_its_range(catalog: Catalog) -> None:
+    table = create_table(catalog, ITEMS)
+    write.append(table, items([(f"k{i:03d}", i, "1.00", i % 6, "") for i in range(120)]))
+    incoming = items([("k006", 6, "7.00", 0, "changed"), ("new", 1, "1.00", 0, "")])  # both in the first month
+    pruned = merge.upsert(table, incoming, ignore_columns=LINEAGE, prune_by=("created",))
+    assert pruned.files_probed == 1, "only the month the incoming rows belong to"
+    reference = reference_upsert(
+        pl.from_arrow(items([(f"k{i:03d}", i, "1.00", i % 6, "") for i in range(120)])),  # type: ignore[arg-type]
+        pl.from_arrow(incoming),  # type: ignore[arg-type]
+    )
+    assert_same(table, reference, ["item_id"])
