@@ -34,13 +34,14 @@ def list_by_identifier(
 
 
 def example_email(session: Session) -> str | None:
-    """An e-mail of a customer who bought on the web, in a store and on a marketplace (for the demo)."""
+    """For the demo: the e-mail of a customer with at most ten orders, spread over web, till and marketplace."""
     statement = (
         select(CustomerProfile.email)
         .where(
             CustomerProfile.web_order_count > 0,
             CustomerProfile.pos_order_count > 0,
             CustomerProfile.marketplace_order_count > 0,
+            CustomerProfile.order_count <= 10,
             col(CustomerProfile.email).is_not(None),
         )
         .order_by(col(CustomerProfile.customer_id))
