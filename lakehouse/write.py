@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyiceberg.exceptions import CommitFailedException, ValidationException
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.io.pyarrow import _dataframe_to_data_files
+from pyiceberg.io.pyarrow import bin_pack_arrow_table, pyarrow_to_schema, write_file
 from pyiceberg.manifest import DataFile
-from pyiceberg.table import DataScan, Table, Transaction
+from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+from pyiceberg.table import DataScan, Table, TableProperties, Transaction, WriteTask
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.update.snapshot import _SnapshotProducer
+from pyiceberg.utils.properties import property_as_int
 
 from core.errors import CommitConflictError, SchemaEvolutionError
 from core.failpoints import failpoint
@@ -134,15 +137,15 @@ def discard_written(producer: _SnapshotProducer[Any]) -> None:
 
 
 def stage_append(tx: Transaction, data: pa.Table, properties: Mapping[str, str]) -> WriteResult:
-    """Stage an append of `data` (conformed to the table) in `tx`."""
-    before = _file_count(tx)
-    tx.append(data, snapshot_properties=dict(properties))
-    return WriteResult(
-        table=".".join(tx._table.name()),
-        operation="append",
-        rows_added=len(data),
-        files_added=_file_count(tx) - before,
-    )
+    """Stage a fast append of `data` (conformed to the table) in `tx`, written sorted and split by partition."""
+    result = WriteResult(table=".".join(tx._table.name()), operation="append", rows_added=len(data))
+    if not len(data):
+        return result
+    with tx.update_snapshot(snapshot_properties=dict(properties)).fast_append() as producer:
+        for data_file in write_data_files(tx.table_metadata, tx._table, data, producer.commit_uuid, itertools.count(0)):
+            producer.append_data_file(data_file)
+            result.files_added += 1
+    return result
 
 
 def append(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None = None) -> WriteResult:
@@ -220,16 +223,65 @@ def write_data_files(
     """Write rows, sorted by the table's sort order, as data files of the current partition spec.
 
     pyiceberg does not apply the sort order itself; sorted files keep key bounds narrow, which is
-    what lets merges and point reads skip files.
+    what lets merges and point reads skip files. One sort by (partition, sort order) also splits
+    the rows into partitions as zero-copy slices, where pyiceberg filters the whole batch once per
+    partition (a full copy even when the batch holds a single partition).
     """
-    rows = conform(metadata.schema().as_arrow(), rows)
-    sort_names = [metadata.schema().find_column_name(f.source_id) for f in metadata.sort_order().fields]
-    if sort and sort_names:
-        rows = rows.sort_by([(name, "ascending") for name in sort_names if name])
-    yield from _dataframe_to_data_files(
-        table_metadata=metadata,
-        df=rows,
-        io=table.io,
-        write_uuid=write_uuid,
-        counter=counter,  # type: ignore[arg-type]
+    schema = metadata.schema()
+    rows = conform(schema.as_arrow(), rows)
+    target_size = property_as_int(
+        metadata.properties,
+        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
     )
+    task_schema = pyarrow_to_schema(
+        rows.schema, name_mapping=schema.name_mapping, format_version=metadata.format_version
+    )
+    sort_names = [schema.find_column_name(f.source_id) for f in metadata.sort_order().fields] if sort else []
+    tasks = (
+        WriteTask(
+            write_uuid=write_uuid,
+            task_id=next(counter),
+            record_batches=batches,
+            partition_key=key,
+            schema=task_schema,
+        )
+        for key, part in _split_by_partition(metadata, rows, [name for name in sort_names if name])
+        for batches in bin_pack_arrow_table(part, target_size or TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT)
+    )
+    yield from write_file(io=table.io, table_metadata=metadata, tasks=tasks)
+
+
+def _split_by_partition(
+    metadata: TableMetadata, rows: pa.Table, sort_names: list[str]
+) -> Iterator[tuple[PartitionKey | None, pa.Table]]:
+    """Sort `rows` by partition value then `sort_names`, and yield each partition's contiguous slice."""
+    spec, schema = metadata.spec(), metadata.schema()
+    if not len(rows):
+        return
+    if spec.is_unpartitioned():
+        yield None, rows.sort_by([(name, "ascending") for name in sort_names]) if sort_names else rows
+        return
+    # 1. The partition value of every row, as extra columns to sort by.
+    keys = [f"_partition_{index}" for index in range(len(spec.fields))]
+    for name, partition_field in zip(keys, spec.fields, strict=True):
+        source = schema.find_field(partition_field.source_id)
+        column = rows.column(schema.find_column_name(partition_field.source_id) or source.name)
+        rows = rows.append_column(name, partition_field.transform.pyarrow_transform(source.field_type)(column))
+    # 2. One sort groups each partition's rows together, in the table's sort order within it.
+    rows = rows.sort_by([(name, "ascending") for name in keys + sort_names]).combine_chunks()
+    # 3. A partition starts wherever any partition column changes value.
+    starts = {0}
+    for name in keys:
+        ends = pc.run_end_encode(rows.column(name).chunk(0)).run_ends.to_pylist()
+        starts.update(ends[:-1])
+    bounds = sorted(starts) + [len(rows)]
+    data = rows.drop_columns(keys)
+    for start, end in itertools.pairwise(bounds):
+        values = [rows.column(name)[start].as_py() for name in keys]
+        key = PartitionKey(
+            field_values=[PartitionFieldValue(f, v) for f, v in zip(spec.fields, values, strict=True)],
+            partition_spec=spec,
+            schema=schema,
+        )
+        yield key, data.slice(start, end - start)
