@@ -116,3 +116,43 @@ def parse_interval(text: str) -> float:
     if seconds <= 0:
         raise typer.BadParameter("the interval must be positive")
     return seconds
+
+
+@ingest_app.command("kafka")
+def ingest_kafka(
+    once: Annotated[bool, typer.Option("--once", help="stop once no message arrived for --idle seconds")] = False,
+    idle: Annotated[float, typer.Option(min=0.1, help="seconds without messages that end a --once run")] = 5.0,
+    topic: Annotated[str | None, typer.Option(help="events topic (default C360_KAFKA__EVENTS_TOPIC)")] = None,
+    group: Annotated[str | None, typer.Option(help="consumer group (default C360_KAFKA__GROUP_ID)")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on 127.0.0.1:PORT")] = None,
+) -> None:
+    """Land behavioural events from C360_KAFKA__BOOTSTRAP_SERVERS in micro-batches, exactly once."""
+    import signal
+    import threading
+
+    from ingest.metrics import StreamMetrics
+    from ingest.stream import consume_events
+    from lakehouse.lake import Lake
+
+    config = settings()
+    _required(config.kafka.bootstrap_servers, "C360_KAFKA__BOOTSTRAP_SERVERS")
+    overrides = {"events_topic": topic, "group_id": group, "metrics_port": metrics_port}
+    kafka = config.kafka.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    metrics = StreamMetrics()
+    if kafka.metrics_port:
+        metrics.serve(kafka.metrics_port)
+    try:
+        with Lake.open(config.catalog) as lake:
+            lake.create()
+            worker = consume_events(lake, kafka, stop=stop, idle_seconds=idle if once else None, metrics=metrics)
+    except C360Error as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    batches = worker.batches
+    console.print(
+        f"{len(batches)} batch(es): {sum(b.read for b in batches)} read, {sum(b.landed for b in batches)} landed, "
+        f"{sum(b.skipped for b in batches)} already in the table, {sum(b.rejected for b in batches)} quarantined"
+    )

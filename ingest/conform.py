@@ -10,7 +10,7 @@ therefore repaired by the next run, which re-takes the raw snapshots the marker 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -34,6 +34,7 @@ class AdvanceReport:
     raw_snapshots: int = 0
     rows_in: int = 0
     rows_rejected: int = 0
+    rejected: list[quarantine.QuarantinedRecord] = field(default_factory=list, repr=False)
 
 
 def marker(entity: Entity) -> str:
@@ -66,6 +67,7 @@ def advance(
         report.raw_snapshots += 1
         report.rows_in += len(rows)
         report.rows_rejected += len(records)
+        report.rejected.extend(records)
     if report.raw_snapshots:
         logger.info("conformed %s: %s", entity.name, report)
     return report

@@ -155,10 +155,11 @@ def conform_events(raw: pa.Table, env: ConformEnv) -> Conformed:
     """Raw messages to `conformed.events`; a redelivered event keeps its first offset, bad ones are rejected."""
     rows: dict[str, dict[str, Any]] = {}
     rejected: list[RowRejection] = []
+    rules = EventRules(future_tolerance=env.future_tolerance)
     for message in to_frame(raw).sort("topic", "partition", "offset").iter_rows(named=True):
         position = message["_watermark"]
         try:
-            row = parse_event(message["payload"] or "", now=env.now)
+            row = parse_event(message["payload"] or "", now=env.now, rules=rules)
         except EventError as exc:
             rejected.append(
                 RowRejection(position, message["_batch_id"], exc.column, str(exc), message["payload"], exc.reason_code)

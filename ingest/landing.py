@@ -19,7 +19,7 @@ from ingest.entities import Entity
 from ingest.model import BatchContext
 from ingest.validate import type_columns
 from lakehouse import write
-from lakehouse.lake import Lake
+from lakehouse.lake import Lake, Table
 from lakehouse.tables import evolve_to
 from schema.lake import PROP_BATCH_ID, PROP_COUNTS, PROP_SCHEMA_CHANGES, PROP_SOURCE, PROP_WATERMARK
 from schema.raw import OP_UPSERT
@@ -98,6 +98,20 @@ def land_rows(
 
     Returns the raw snapshot committed and the rows as stored, for conforming without a read-back.
     """
+    table = lake.table(entity.raw)
+    rows = with_lineage(table, rows, ctx, op)
+    properties = batch_properties(ctx, counts)
+    if watermark is not None:
+        properties[watermark_property] = watermark
+    result = write.append(table, rows, properties=properties)
+    logger.info("landed %s", counts)
+    if result.snapshot_id is None:
+        raise AssertionError("an append always commits a snapshot")
+    return result.snapshot_id, rows
+
+
+def with_lineage(table: Table, rows: pa.Table, ctx: BatchContext, op: str = OP_UPSERT) -> pa.Table:
+    """The rows with the batch's lineage columns, conformed to the raw table."""
     n = len(rows)
     lineage = {
         "_source": pa.scalar(ctx.source, pa.string()),
@@ -107,19 +121,16 @@ def land_rows(
     }
     for name, value in lineage.items():
         rows = rows.append_column(name, pa.repeat(value, n))
-    table = lake.table(entity.raw)
-    rows = write.conform(table.schema().as_arrow(), rows)
+    return write.conform(table.schema().as_arrow(), rows)
+
+
+def batch_properties(ctx: BatchContext, counts: BatchCounts) -> dict[str, str]:
+    """The summary properties every raw commit carries: its source, batch id, counts and schema changes."""
     properties = {
         PROP_SOURCE: ctx.source,
         PROP_BATCH_ID: ctx.batch_id,
         PROP_COUNTS: json.dumps({"read": counts.read, "written": counts.written, "quarantined": counts.quarantined}),
     }
-    if watermark is not None:
-        properties[watermark_property] = watermark
     if counts.schema_changes:
         properties[PROP_SCHEMA_CHANGES] = "; ".join(counts.schema_changes)
-    result = write.append(table, rows, properties=properties)
-    logger.info("landed %s", counts)
-    if result.snapshot_id is None:
-        raise AssertionError("an append always commits a snapshot")
-    return result.snapshot_id, rows
+    return properties

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import polars as pl
@@ -58,10 +58,11 @@ class Conformed:
 
 @dataclass
 class ConformEnv:
-    """What some conformers need besides the rows: the clock, and the product catalogue (read on demand)."""
+    """What some conformers need besides the rows: the clock, the product catalogue (read on demand), limits."""
 
     now: datetime
     catalogue: Callable[[], dict[str, str]]
+    future_tolerance: timedelta = timedelta(minutes=5)  # events stamped further ahead of `now` are refused
 
 
 _MONEY_COLUMNS = frozenset({"total_amount", "unit_price", "price"})

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 from pyiceberg.table import Table
+from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Operation, Snapshot
 
 PREFIX = "c360."
@@ -23,15 +24,16 @@ class SnapshotInfo:
     properties: dict[str, str]  # only the service's own `c360.*` keys
 
 
-def ancestors(table: Table) -> Iterator[Snapshot]:
-    """The current snapshot and its parents, newest first."""
-    snapshot = table.current_snapshot()
+def ancestors(table: Table | TableMetadata) -> Iterator[Snapshot]:
+    """The current snapshot and its parents, newest first (of a table, or of metadata being committed on)."""
+    metadata = table.metadata if isinstance(table, Table) else table
+    snapshot = metadata.current_snapshot()
     while snapshot is not None:
         yield snapshot
-        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
+        snapshot = metadata.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
 
 
-def last_property(table: Table, key: str) -> str | None:
+def last_property(table: Table | TableMetadata, key: str) -> str | None:
     """The newest value of a summary property along the current lineage.
 
     Snapshots that do not carry it (a delete or a compaction, say) are walked past to their parents.

@@ -29,6 +29,7 @@ from pyiceberg.utils.properties import property_as_int
 
 from core.errors import CommitConflictError, SchemaEvolutionError
 from core.failpoints import failpoint
+from lakehouse.snapshots import last_property
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,27 @@ def append(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None
     """Append rows in one commit, with optional snapshot summary properties."""
     conformed = conform(table.schema().as_arrow(), data)
     return commit_with_retry(table, lambda tx: stage_append(tx, conformed, properties or {}))
+
+
+def append_checked(
+    table: Table, plan: Callable[[Callable[[str], str | None]], tuple[pa.Table, Mapping[str, str]]]
+) -> WriteResult:
+    """Append what `plan` decides, given the table as it stands at commit time; re-planned on a conflict.
+
+    `plan` receives a lookup of the newest summary property along the lineage being committed on,
+    so a writer can fence itself: drop rows another writer committed meanwhile (Kafka offsets, say)
+    and record its progress merged with theirs, in the same commit as its rows.
+    """
+
+    def run(tx: Transaction) -> WriteResult:
+        rows, properties = plan(lambda key: last_property(tx.table_metadata, key))
+        if not len(rows):
+            if properties:
+                tx.update_snapshot(snapshot_properties=dict(properties)).fast_append().commit()
+            return WriteResult(table=".".join(table.name()), operation="append")
+        return stage_append(tx, conform(table.schema().as_arrow(), rows), properties)
+
+    return commit_with_retry(table, run)
 
 
 def replace_all(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None = None) -> WriteResult:

