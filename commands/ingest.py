@@ -131,7 +131,7 @@ def ingest_kafka(
     import threading
 
     from ingest.metrics import StreamMetrics
-    from ingest.stream import consume_events
+    from ingest.stream import consume_events, stream_worker
     from lakehouse.lake import Lake
 
     config = settings()
@@ -147,7 +147,8 @@ def ingest_kafka(
     try:
         with Lake.open(config.catalog) as lake:
             lake.create()
-            worker = consume_events(lake, kafka, stop=stop, idle_seconds=idle if once else None, metrics=metrics)
+            worker = stream_worker(lake, kafka, metrics=metrics)
+            consume_events(worker, kafka, stop=stop, idle_seconds=idle if once else None)
     except C360Error as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc

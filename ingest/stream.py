@@ -249,15 +249,8 @@ def _batch_id(messages: list[StreamMessage]) -> str:
     return f"events-{digest}"
 
 
-def consume_events(
-    lake: Lake,
-    kafka: KafkaSettings,
-    *,
-    stop: threading.Event,
-    idle_seconds: float | None = None,
-    metrics: StreamMetrics | None = None,
-) -> StreamWorker:
-    """Run a stream worker on the configured topic until `stop` (or idle); returns it with its batch reports."""
+def stream_worker(lake: Lake, kafka: KafkaSettings, *, metrics: StreamMetrics | None = None) -> StreamWorker:
+    """A worker configured from the Kafka settings (batch limits, event-time tolerance, dead letters)."""
     if not kafka.bootstrap_servers:
         raise ConfigurationError("C360_KAFKA__BOOTSTRAP_SERVERS is not set")
     options = StreamOptions(
@@ -268,9 +261,15 @@ def consume_events(
     dead_letters = None
     if kafka.dead_letter_topic:
         dead_letters = partial(send_dead_letters, EventProducer(kafka.bootstrap_servers), kafka.dead_letter_topic)
-    worker = StreamWorker(lake, options=options, metrics=metrics, dead_letters=dead_letters)
+    return StreamWorker(lake, options=options, metrics=metrics, dead_letters=dead_letters)
+
+
+def consume_events(
+    worker: StreamWorker, kafka: KafkaSettings, *, stop: threading.Event, idle_seconds: float | None = None
+) -> StreamWorker:
+    """Join the group on the configured topic and run `worker` until `stop` (or idle); leaving flushes."""
     source = KafkaEventSource(
-        kafka.bootstrap_servers, kafka.group_id, [kafka.events_topic],
+        str(kafka.bootstrap_servers), kafka.group_id, [kafka.events_topic],
         on_assign=worker.positions_for, on_revoke=worker.on_revoke,
         options=ConsumerOptions(session_timeout_ms=kafka.session_timeout_ms),
     )  # fmt: skip

@@ -81,12 +81,16 @@ def conform(target: pa.Schema, data: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=target).combine_chunks()
 
 
-def commit_with_retry(table: Table, operation: Callable[[Transaction], T], *, attempts: int = 5) -> T:
+def commit_with_retry(
+    table: Table, operation: Callable[[Transaction], T], *, attempts: int = 5, replan_on_conflict: bool = False
+) -> T:
     """Run `operation` in a fresh transaction and commit it, re-planning on commit conflicts.
 
     pyiceberg already re-applies a commit when only the metadata pointer moved; a conflict it
     cannot resolve (a file we rewrite was removed meanwhile, new rows for our keys) surfaces here,
-    and the whole operation is planned again on the refreshed table.
+    and the whole operation is planned again on the refreshed table. With `replan_on_conflict`
+    pyiceberg's own re-apply is bypassed: any concurrent commit sends the operation back to be
+    planned again, for writers whose plan depends on what the table holds (a fence).
     """
     for attempt in range(1, attempts + 1):
         table.refresh()
@@ -94,14 +98,17 @@ def commit_with_retry(table: Table, operation: Callable[[Transaction], T], *, at
         try:
             result = operation(tx)
         except BaseException:
-            _discard_staged(tx)  # nothing was sent to the catalog
+            _discard_staged(tx._snapshot_producers)  # nothing was sent to the catalog
             raise
+        producers = list(tx._snapshot_producers)
+        if replan_on_conflict:
+            tx._snapshot_producers.clear()  # pyiceberg re-applies only snapshots it knows the producers of
         name = ".".join(table.name())
         failpoint(f"commit:{name}")
         try:
             tx.commit_transaction()
         except RETRYABLE as exc:  # the catalog refused: the commit did not land
-            _discard_staged(tx)
+            _discard_staged(producers)
             if attempt == attempts:
                 raise CommitConflictError(f"{'.'.join(table.name())}: commit failed {attempts} times: {exc}") from exc
             wait = min(2.0, 0.05 * 2**attempt) * (1 + random.random())
@@ -116,8 +123,8 @@ def commit_with_retry(table: Table, operation: Callable[[Transaction], T], *, at
     raise AssertionError("unreachable")
 
 
-def _discard_staged(tx: Transaction) -> None:
-    for producer in tx._snapshot_producers:
+def _discard_staged(producers: list[_SnapshotProducer[Any]]) -> None:
+    for producer in producers:
         discard_written(producer)
 
 
@@ -173,7 +180,7 @@ def append_checked(
             return WriteResult(table=".".join(table.name()), operation="append")
         return stage_append(tx, conform(table.schema().as_arrow(), rows), properties)
 
-    return commit_with_retry(table, run)
+    return commit_with_retry(table, run, replan_on_conflict=True)
 
 
 def replace_all(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None = None) -> WriteResult:

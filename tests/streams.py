@@ -13,7 +13,7 @@ import polars as pl
 from core.config import KafkaSettings
 from ingest.metrics import StreamMetrics
 from ingest.sources.kafka import EventProducer
-from ingest.stream import StreamWorker, consume_events
+from ingest.stream import StreamWorker, consume_events, stream_worker
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
 from schema import lake as tables
@@ -53,7 +53,7 @@ def kafka_settings(bootstrap: str, topic: str, **overrides: Any) -> KafkaSetting
 
 def drain(lake: Lake, kafka: KafkaSettings, *, idle: float = 2.0, metrics: StreamMetrics | None = None) -> StreamWorker:
     """Run a worker until nothing arrived for `idle` seconds after its partitions were assigned."""
-    return consume_events(lake, kafka, stop=threading.Event(), idle_seconds=idle, metrics=metrics)
+    return consume_events(stream_worker(lake, kafka, metrics=metrics), kafka, stop=threading.Event(), idle_seconds=idle)
 
 
 def raw_events(lake: Lake) -> pl.DataFrame:

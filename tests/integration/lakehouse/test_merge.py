@@ -305,6 +305,27 @@ def test_commit_with_retry_replans_after_a_conflict(catalog: Catalog) -> None:
     assert final.filter(pl.col("item_id") == "new")["note"].to_list() == ["mine"], "no duplicate key, last writer wins"
 
 
+def test_a_checked_append_is_planned_again_on_what_a_concurrent_writer_committed(catalog: Catalog) -> None:
+    """pyiceberg would re-apply a plain append on the new parent; a checked one must see that parent."""
+    table = create_table(catalog, ITEMS)
+    other_writer = catalog.load_table(ITEMS.identifier)
+    seen: list[str | None] = []
+
+    def plan(last):  # type: ignore[no-untyped-def]
+        seen.append(last("test.position"))
+        if len(seen) == 1:  # another writer commits its position while we are planning
+            write.append(other_writer, items([("theirs", 1, "1.00", 0, "")]), properties={"test.position": "7"})
+        if seen[-1] == "7":
+            return items([]), {}
+        return items([("mine", 2, "2.00", 0, "")]), {"test.position": "7"}
+
+    write.append_checked(table, plan)
+
+    assert seen == [None, "7"]
+    final = contents(catalog.load_table(ITEMS.identifier), ["item_id"])
+    assert final["item_id"].to_list() == ["theirs"], "the stale plan's rows were re-applied"
+
+
 def test_several_operations_commit_together_or_not_at_all(catalog: Catalog) -> None:
     table = create_table(catalog, ITEMS)
     write.append(table, items([("a", 1, "1.00", 0, ""), ("b", 2, "2.00", 1, "")]))
