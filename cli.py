@@ -13,6 +13,7 @@ import sample_data
 from commands.common import batch_progress, console, print_load, settings
 from commands.events import events_app
 from commands.ingest import ingest_app
+from commands.maintain import maintain_app
 from commands.quarantine import quarantine_app
 from core.config import Scope, Settings
 
@@ -20,6 +21,7 @@ app = typer.Typer(help="ShopSphere Customer 360 on an Iceberg lakehouse.", no_ar
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(events_app, name="events")
+app.add_typer(maintain_app, name="maintain")
 logger = logging.getLogger("c360")
 
 SAMPLE_DIR = Path(sample_data.__file__).resolve().parent

@@ -69,3 +69,16 @@ def print_load(runs: list[EntityRun]) -> None:
         conformed = [sum(r.rows_in for r in run.conformed), sum(r.rows_rejected for r in run.conformed)]
         table.add_row(run.entity, *(str(n) for n in landed + conformed))
     console.print(table)
+
+
+def parse_interval(text: str) -> float:
+    """'30s', '5m', '1h' or plain seconds -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not an interval like 30s, 5m or 1h") from exc
+    if seconds <= 0:
+        raise typer.BadParameter("the interval must be positive")
+    return seconds

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from commands.common import batch_progress, console, print_load, settings
+from commands.common import batch_progress, console, parse_interval, print_load, settings
 from core.config import Settings
 from core.errors import C360Error
 
@@ -103,19 +103,6 @@ def _run_worker(
             raise typer.Exit(1) from exc
     if worker.stop.is_set():
         console.print("stopped after the batch in hand; the next run continues from there")
-
-
-def parse_interval(text: str) -> float:
-    """'30s', '5m', '1h' or plain seconds -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
-    try:
-        seconds = float(number) * units[unit]
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not an interval like 30s, 5m or 1h") from exc
-    if seconds <= 0:
-        raise typer.BadParameter("the interval must be positive")
-    return seconds
 
 
 @ingest_app.command("kafka")

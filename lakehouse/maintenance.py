@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pyarrow import fs
-from pyiceberg.table import Table
+from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.table import Table, Transaction
 
-from lakehouse.snapshots import ancestors
+from lakehouse.snapshots import ancestors, latest_properties
+from lakehouse.write import commit_with_retry
+from schema.lake import PROGRESS_PROPERTY_PREFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +35,52 @@ class MaintenanceResult:
     bytes_deleted: int = 0
 
 
-def expire_snapshots(table: Table, *, older_than: datetime, retain_last: int = 1) -> int:
-    """Expire snapshots older than `older_than`, always keeping the newest `retain_last` of the lineage."""
-    keep = {s.snapshot_id for s in itertools.islice(ancestors(table), retain_last)}
+def expire_snapshots(table: Table, *, older_than: datetime, retain_last: int = 1, attempts: int = 5) -> int:
+    """Expire snapshots older than `older_than`, always keeping the newest `retain_last` of the lineage.
+
+    Writers' progress (watermarks, Kafka offsets, consumed raw snapshots) lives in snapshot
+    summaries; before any snapshot goes, its newest values are re-committed in a row-less
+    checkpoint snapshot, so expiring never sends a worker back to re-read what it already took in.
+    A commit racing a writer is retried on the refreshed table.
+    """
     cutoff_ms = int(older_than.timestamp() * 1000)
-    expired = [s.snapshot_id for s in table.snapshots() if s.snapshot_id not in keep and s.timestamp_ms < cutoff_ms]
-    if expired:
-        table.maintenance.expire_snapshots().by_ids(expired).commit()
-    return len(expired)
+    for attempt in range(1, attempts + 1):
+        table.refresh()
+        if not _expirable(table, cutoff_ms, retain_last):
+            return 0
+        checkpoint_progress(table)
+        expired = _expirable(table, cutoff_ms, max(1, retain_last))
+        try:
+            table.maintenance.expire_snapshots().by_ids(expired).commit()
+            return len(expired)
+        except CommitFailedException:
+            if attempt == attempts:
+                raise
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _expirable(table: Table, cutoff_ms: int, retain_last: int) -> list[int]:
+    keep = {s.snapshot_id for s in itertools.islice(ancestors(table), retain_last)}
+    return [s.snapshot_id for s in table.snapshots() if s.snapshot_id not in keep and s.timestamp_ms < cutoff_ms]
+
+
+def checkpoint_progress(table: Table) -> bool:
+    """Commit a row-less snapshot with the newest progress properties, unless the current one has them all.
+
+    Planned against the table it commits on: a writer committing meanwhile makes it plan again.
+    """
+
+    def run(tx: Transaction) -> bool:
+        latest = latest_properties(tx.table_metadata, PROGRESS_PROPERTY_PREFIXES)
+        current = tx.table_metadata.current_snapshot()
+        carried = current.summary.additional_properties if current and current.summary else {}
+        if all(carried.get(key) == value for key, value in latest.items()):
+            return False
+        tx.update_snapshot(snapshot_properties=latest).fast_append().commit()
+        return True
+
+    return commit_with_retry(table, run, replan_on_conflict=True)
 
 
 def referenced_files(table: Table) -> set[str]:

@@ -259,7 +259,8 @@ def _key_range_filter(metadata: TableMetadata, rule: MergeRule) -> BooleanExpres
     return bounds
 
 
-def _read(metadata: TableMetadata, table: Table, task: FileScanTask, columns: tuple[str, ...] | None) -> pa.Table:
+def read_file(metadata: TableMetadata, table: Table, task: FileScanTask, columns: tuple[str, ...] | None) -> pa.Table:
+    """The rows of one data file (only `columns`, or all), as the table schema reads them."""
     schema = metadata.schema()
     projected = schema.select(*columns) if columns else schema
     scan = ArrowScan(table_metadata=metadata, io=table.io, projected_schema=projected, row_filter=AlwaysTrue())
@@ -274,7 +275,7 @@ def _files_holding_keys(
         return []
 
     def holds(task: FileScanTask) -> bool:
-        probe = _read(metadata, table, task, rule.probe_columns)
+        probe = read_file(metadata, table, task, rule.probe_columns)
         return bool(pc.any(rule.match(probe)).as_py())
 
     with ThreadPoolExecutor(max_workers=_READ_THREADS) as pool:
@@ -296,7 +297,7 @@ def _rewrite_files(
     number of files in flight, so memory stays at a few files whatever the table's size.
     """
     with ThreadPoolExecutor(_READ_THREADS) as readers, ThreadPoolExecutor(_WRITE_THREADS) as writers:
-        reads = _bounded_map(readers, lambda task: _read(metadata, table, task, None), holding, _IN_FLIGHT)
+        reads = _bounded_map(readers, lambda task: read_file(metadata, table, task, None), holding, _IN_FLIGHT)
         pending: deque[tuple[FileScanTask, int, Future[list[DataFile]]]] = deque()
         for task, rows in reads:
             survivors, removed, needs_sort = _apply_rule(rule, rows)

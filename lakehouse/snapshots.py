@@ -44,6 +44,16 @@ def last_property(table: Table | TableMetadata, key: str) -> str | None:
     return None
 
 
+def latest_properties(table: Table | TableMetadata, prefixes: tuple[str, ...]) -> dict[str, str]:
+    """The newest value of every summary property starting with one of `prefixes`, along the lineage."""
+    found: dict[str, str] = {}
+    for snapshot in ancestors(table):
+        for key, value in (snapshot.summary.additional_properties if snapshot.summary else {}).items():
+            if key.startswith(prefixes):
+                found.setdefault(key, value)
+    return found
+
+
 def history(table: Table) -> list[SnapshotInfo]:
     """The current lineage, newest first, with each snapshot's custom properties."""
     return [

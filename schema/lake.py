@@ -54,6 +54,9 @@ PROP_SCHEMA_CHANGES = "c360.schema-changes"
 PROP_INPUTS = "c360.inputs"  # snapshot ids of the tables a gold build read, as JSON
 PROP_KAFKA_OFFSETS = "c360.kafka.offsets"  # next offset of every topic partition taken in, as JSON
 PROP_RAW_CONSUMED = "c360.raw."  # + raw table name: the raw snapshot a conformed table has taken in
+# Properties that carry a writer's progress or a build's identity from one snapshot to the next;
+# maintenance re-commits their newest values before expiring the snapshots that held them.
+PROGRESS_PROPERTY_PREFIXES = (PROP_WATERMARK, PROP_KAFKA_OFFSETS, PROP_RAW_CONSUMED, PROP_BUILD_ID, PROP_INPUTS)
 
 # Table properties shared by every table.
 BASE_PROPERTIES = {
