@@ -42,8 +42,10 @@ docs: $(STAMP) ## regenerate schema/ddl, schema/erd.* and api/openapi.json
 	$(BIN)/c360 schema docs
 	$(BIN)/c360 openapi
 
-bench: $(STAMP) ## the lakehouse merge benchmark (1M rows; several minutes)
+bench: $(STAMP) ## the merge, PostgreSQL and Kafka ingestion benchmarks (1M rows each; many minutes)
 	$(BIN)/python bench/lakehouse_merge.py
+	$(BIN)/python bench/ingest_postgres.py
+	$(BIN)/python bench/ingest_kafka.py
 
 clean: ## remove the local lakehouse (.c360/) and the virtualenv
 	rm -rf .c360 $(VENV)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,7 +17,7 @@ from commands.events import events_app
 from commands.ingest import ingest_app
 from commands.maintain import maintain_app
 from commands.quarantine import quarantine_app
-from core.config import Scope, Settings
+from core.config import KafkaSettings, Scope, Settings
 
 app = typer.Typer(help="ShopSphere Customer 360 on an Iceberg lakehouse.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
@@ -48,14 +50,33 @@ def _demo_key(settings: Settings) -> str:
 def run(
     source: Annotated[Path, typer.Option(help="folder of source files")] = SAMPLE_DIR,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API when done")] = True,
+    stream: Annotated[
+        bool, typer.Option("--stream/--no-stream", help="send events through Kafka (the bundled broker if none set)")
+    ] = True,
 ) -> None:
     """Build the lakehouse from the sample (or --source), resolve customers, and serve the API."""
+    config = settings()
+    kafka, broker = _stream_broker(config) if stream else (None, None)
+    try:
+        _run(config, source, kafka, serve_api)
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+def _run(config: Settings, source: Path, kafka: KafkaSettings | None, serve_api: bool) -> None:
     from pipeline import run_pipeline
 
-    config = settings()
     with batch_progress() as on_batch:
-        report = run_pipeline(config, source, step=lambda name: console.log(name), on_batch=on_batch)
+        report = run_pipeline(config, source, step=lambda name: console.log(name), on_batch=on_batch, kafka=kafka)
     print_load(report.load)
+    if report.stream is not None:
+        batches = report.stream
+        console.print(
+            f"stream worker: {sum(b.read for b in batches)} messages read in {len(batches)} micro-batch(es), "
+            f"{sum(b.landed for b in batches)} landed, {sum(b.skipped for b in batches)} already in the table, "
+            f"{sum(b.rejected for b in batches)} quarantined"
+        )
     if report.identity is None:
         console.print("no input changed since the last build: the gold layer and the served profiles are current")
     else:
@@ -69,8 +90,55 @@ def run(
     console.print(f"\nDemo API key (all scopes): [bold]{key}[/bold]", soft_wrap=True)
     console.print(f'Try: curl -H "X-API-Key: {key}" "{base}/v1/customers?email={email}"', soft_wrap=True)
     console.print(f"Docs: {base}/docs", soft_wrap=True)
+    if kafka is not None:
+        console.print(
+            f"Events: C360_KAFKA__BOOTSTRAP_SERVERS={kafka.bootstrap_servers} c360 events send FILE  (the stream "
+            "worker lands them within seconds while the API runs; `c360 build` folds them into the profiles)",
+            soft_wrap=True,
+        )
     if serve_api:
-        _serve(config)
+        with _streaming(config, kafka):
+            _serve(config)
+
+
+def _stream_broker(config: Settings) -> tuple[KafkaSettings | None, Any]:
+    """The configured Kafka, else the bundled broker started for this run, else none (events from the file)."""
+    from ingest.sources.broker import LocalBroker, tansu_binary
+
+    if config.kafka.bootstrap_servers:
+        return config.kafka, None
+    if tansu_binary() is None:
+        console.print("no Kafka broker configured or bundled: events are loaded from the file instead")
+        return None, None
+    config.home.mkdir(parents=True, exist_ok=True)
+    broker = LocalBroker(log_path=config.home / "broker.log")
+    console.log(f"started the bundled Kafka-protocol broker (Tansu) on {broker.bootstrap_servers}")
+    return config.kafka.model_copy(update={"bootstrap_servers": broker.bootstrap_servers}), broker
+
+
+@contextmanager
+def _streaming(config: Settings, kafka: KafkaSettings | None) -> Iterator[None]:
+    """Keep a stream worker running in the background while the API serves."""
+    if kafka is None:
+        yield
+        return
+    import threading
+
+    from ingest.stream import consume_events, stream_worker
+    from lakehouse.lake import Lake
+
+    stop = threading.Event()
+    lake = Lake.open(config.catalog)
+    thread = threading.Thread(
+        target=consume_events, args=(stream_worker(lake, kafka), kafka), kwargs={"stop": stop}, daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
+        lake.close()
 
 
 def _example_email(settings: Settings) -> str | None:

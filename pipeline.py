@@ -1,7 +1,8 @@
 """The main job: from source files to a served Customer 360, each step idempotent.
 
 1. migrate the operational store and create every lakehouse table;
-2. land the source files in raw tables and conform them (quarantining what does not fit);
+2. land the source files in raw tables and conform them (quarantining what does not fit); with a
+   Kafka broker, the sample's events go through the topic and the stream worker instead;
 3. unless no conformed input changed since the last build: resolve identities into
    `gold.customers` and `gold.identity_links`, compute `gold.customer_metrics`, and project the
    gold layer into the serving store.
@@ -10,16 +11,19 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.config import Settings
+from core.config import KafkaSettings, Settings
 from core.db import make_engine
 from identity.job import IdentityReport, new_build_id, run_identity
-from ingest.entities import ALL_ENTITIES
+from ingest.entities import ALL_ENTITIES, EVENTS
+from ingest.replay_events import send_lines
 from ingest.sources.files import FileSource
+from ingest.stream import StreamBatch, consume_events, stream_worker
 from ingest.worker import EntityRun, OnBatch, Worker
 from lakehouse.lake import Lake
 from migrations import upgrade_head
@@ -37,6 +41,7 @@ class PipelineReport:
     load: list[EntityRun]
     identity: IdentityReport | None
     profiles: ProfilesReport | None
+    stream: list[StreamBatch] | None = None
 
 
 def run_pipeline(
@@ -46,8 +51,13 @@ def run_pipeline(
     step: Step | None = None,
     on_batch: OnBatch | None = None,
     now: datetime | None = None,
+    kafka: KafkaSettings | None = None,
 ) -> PipelineReport:
-    """Run every step of the main job against the configured catalog and store."""
+    """Run every step of the main job against the configured catalog and store.
+
+    With `kafka`, the sample's events take the production path: they are sent to the events topic
+    and landed by the stream worker (until the topic is idle) instead of being read from the file.
+    """
     announce = step or (lambda _name: None)
     started = now or datetime.now(UTC)
     announce("migrating the operational store")
@@ -59,9 +69,15 @@ def run_pipeline(
         worker = Worker(lake, FileSource(source_dir), batch_rows=1_000_000, clock=lambda: started)
         if on_batch is not None:
             worker.on_batch = on_batch
-        load = worker.run(ALL_ENTITIES)
+        load = worker.run(tuple(e for e in ALL_ENTITIES if kafka is None or e is not EVENTS))
+        stream = None
+        if kafka is not None:
+            announce(f"sending {source_dir / 'events.jsonl'} to Kafka topic {kafka.events_topic}")
+            send_lines(str(kafka.bootstrap_servers), kafka.events_topic, source_dir / "events.jsonl")
+            announce("landing events with the stream worker")
+            stream = consume_events(stream_worker(lake, kafka), kafka, stop=threading.Event(), idle_seconds=2.0).batches
         identity, profiles = build_gold(settings, lake, now=started, step=announce)
-    return PipelineReport(load=load, identity=identity, profiles=profiles)
+    return PipelineReport(load=load, identity=identity, profiles=profiles, stream=stream)
 
 
 def build_gold(

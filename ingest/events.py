@@ -14,9 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ingest.model import Conformed, ConformEnv, RowRejection, Write, records_table
+from ingest.model import Conformed, ConformEnv, RowRejection, Write
 from ingest.validate import FUTURE_TIMESTAMP, INVALID_JSON, INVALID_TYPE, MISSING_FIELD, OVERSIZE, UNKNOWN_TYPE
-from lakehouse.query import to_frame
 from schema import lake as tables
 
 EVENT_TYPES = frozenset({"view", "click", "add_to_cart", "remove_from_cart", "search", "login", "checkout", "purchase"})
@@ -151,23 +150,34 @@ def _price(value: Any) -> Decimal:
         raise EventError(INVALID_TYPE, "metadata.price", f"price {value!r:.40} is not an amount") from exc
 
 
+# Arrow types of a conformed event row (as parse_event returns it, plus lineage).
+ROW_TYPES: dict[str, pa.DataType] = {
+    "event_id": pa.string(), "event_type": pa.string(), "event_ts": pa.timestamp("us", tz="UTC"),
+    "device_id": pa.string(), "user_id": pa.int64(), "session_id": pa.string(), "product_id": pa.string(),
+    "order_id": pa.int64(), "page_url": pa.string(), "referrer": pa.string(), "user_agent": pa.string(),
+    "search_query": pa.string(), "login_success": pa.bool_(), "quantity": pa.int32(), "price": pa.decimal128(12, 2),
+    "metadata": pa.string(), "_topic": pa.string(), "_partition": pa.int32(), "_offset": pa.int64(),
+    "_batch_id": pa.string(), "_ingested_at": pa.timestamp("us", tz="UTC"),
+}  # fmt: skip
+
+
 def conform_events(raw: pa.Table, env: ConformEnv) -> Conformed:
     """Raw messages to `conformed.events`; a redelivered event keeps its first offset, bad ones are rejected."""
     rows: dict[str, dict[str, Any]] = {}
     rejected: list[RowRejection] = []
     rules = EventRules(future_tolerance=env.future_tolerance)
-    for message in to_frame(raw).sort("topic", "partition", "offset").iter_rows(named=True):
-        position = message["_watermark"]
+    ordered = raw.sort_by([("topic", "ascending"), ("partition", "ascending"), ("offset", "ascending")])
+    columns = ("payload", "_watermark", "_batch_id", "topic", "partition", "offset", "_ingested_at")
+    for payload, position, batch_id, topic, partition, offset, ingested_at in zip(
+        *(ordered.column(c).to_pylist() for c in columns), strict=True
+    ):
         try:
-            row = parse_event(message["payload"] or "", now=env.now, rules=rules)
+            row = parse_event(payload or "", now=env.now, rules=rules)
         except EventError as exc:
-            rejected.append(
-                RowRejection(position, message["_batch_id"], exc.column, str(exc), message["payload"], exc.reason_code)
-            )
+            rejected.append(RowRejection(position, batch_id, exc.column, str(exc), payload, exc.reason_code))
             continue
-        row.update(
-            _topic=message["topic"], _partition=message["partition"], _offset=message["offset"],
-            _batch_id=message["_batch_id"], _ingested_at=message["_ingested_at"],
-        )  # fmt: skip
+        row.update(_topic=topic, _partition=partition, _offset=offset, _batch_id=batch_id, _ingested_at=ingested_at)
         rows.setdefault(row["event_id"], row)
-    return Conformed(writes=[Write(tables.EVENTS, "upsert", records_table(list(rows.values())))], rejections=rejected)
+    accepted = list(rows.values())
+    table = pa.table({name: pa.array([r[name] for r in accepted], kind) for name, kind in ROW_TYPES.items()})
+    return Conformed(writes=[Write(tables.EVENTS, "upsert", table)], rejections=rejected)

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from ingest.sources.kafka import EventProducer, ensure_topic
 
 
-def message_key(line: bytes) -> bytes | None:
+def message_key(line: bytes) -> bytes:
     """The device (else the user) of an event, so one device's events keep their order in one partition.
 
-    Lines that are not JSON objects are sent unkeyed: the worker, not the sender, judges them.
+    Other lines (no device or user, or not JSON: the worker, not the sender, judges them) are keyed
+    by their content, so a replay of the same file puts every line at the same partition and offset.
     """
     try:
         event = json.loads(line)
     except ValueError:
-        return None
-    if not isinstance(event, dict):
-        return None
-    key = event.get("device_id") or event.get("user_id")
-    return None if key is None else str(key).encode()
+        event = None
+    key = (event.get("device_id") or event.get("user_id")) if isinstance(event, dict) else None
+    return str(key).encode() if key is not None else hashlib.sha256(line).hexdigest()[:16].encode()
 
 
 def send_lines(bootstrap_servers: str, topic: str, path: Path, *, partitions: int = 3) -> int:

@@ -73,6 +73,8 @@ class StreamBatch:
     rejected: int = 0
     seconds: float = 0.0
     positions: dict[Partition, int] = field(default_factory=dict)
+    opened_at: float = 0.0  # time.monotonic() when its first message arrived
+    committed_at: float = 0.0  # time.monotonic() when its rows were committed and conformed
 
 
 DeadLetters = Callable[[list[quarantine.QuarantinedRecord]], None]
@@ -101,6 +103,7 @@ class StreamWorker:
         self._source: MessageSource | None = None
         self._seen_ends: dict[Partition, int] = {}
         self._lock = threading.RLock()
+        self.assigned = threading.Event()  # set once the group gave this worker partitions
 
     def positions_for(self, partitions: list[Partition]) -> dict[Partition, int]:
         """Start positions of newly assigned partitions: the offsets recorded in the table."""
@@ -109,6 +112,7 @@ class StreamWorker:
         recorded = offsets.committed(table)
         starts = {p: recorded[p] for p in partitions if p in recorded}
         logger.info("starting %d partition(s) from the table's offsets: %s", len(partitions), offsets.render(starts))
+        self.assigned.set()
         return starts
 
     def on_revoke(self, _partitions: list[Partition]) -> None:
@@ -174,7 +178,8 @@ class StreamWorker:
                 self._source.seek(received | batch.positions)
         if result.snapshot_id is not None:
             self._conform(result.snapshot_id, landed, batch)
-        batch.seconds = time.monotonic() - started
+        batch.committed_at = time.monotonic()
+        batch.opened_at, batch.seconds = self._opened_at, batch.committed_at - started
         self._observe(messages, received, batch)
         self.batches.append(batch)
         return batch

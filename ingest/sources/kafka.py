@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -24,9 +24,8 @@ OnAssign = Callable[[list[Partition]], Mapping[Partition, int]]
 OnRevoke = Callable[[list[Partition]], None]
 
 
-@dataclass(frozen=True)
-class StreamMessage:
-    """One record as read from a partition."""
+class StreamMessage(NamedTuple):
+    """One record as read from a partition (a tuple: built once per message, so it must be cheap)."""
 
     topic: str
     partition: int
@@ -122,11 +121,11 @@ class KafkaEventSource:
                 logger.info("advisory offset commit skipped: %s", exc)
 
     def end_offsets(self, partitions: Iterable[Partition]) -> dict[Partition, int]:
-        """The brokers' high watermarks (some Kafka-compatible brokers report them low: a lower bound)."""
+        """The high watermarks the last fetches reported (no broker round trip; some brokers report them low)."""
         ends = {}
         for topic, partition in partitions:
             try:
-                _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=1.0)
+                _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
             except KafkaException:
                 continue
             ends[(topic, partition)] = high
