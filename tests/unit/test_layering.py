@@ -37,7 +37,8 @@ SDK_HOMES = {
     # the ingest benchmark fills its source database and times a raw COPY as the baseline
     "psycopg": ("ingest/sources/postgres.py", "bench/ingest_postgres.py"),
     "pymongo": ("ingest/sources/mongo.py",),
-    "confluent_kafka": ("ingest/sources/kafka.py",),
+    # the stream benchmark times a plain consume-and-discard loop as the baseline
+    "confluent_kafka": ("ingest/sources/kafka.py", "bench/ingest_kafka.py"),
 }
 
 
