@@ -27,10 +27,8 @@ def data_files(lake: Lake, definition: tables.TableDef) -> int:
 
 
 def test_compaction_merges_the_micro_batch_files_and_changes_no_row(lake: Lake, kafka_bootstrap: str, topic: str):
-    kafka = kafka_settings(kafka_bootstrap, topic)
-    for chunk in range(6):  # six separate drains: at least six small files per table
-        produce(kafka_bootstrap, topic, [event(n) for n in range(chunk * 50, chunk * 50 + 50)])
-        drain(lake, kafka, idle=0.5)
+    produce(kafka_bootstrap, topic, [event(n) for n in range(300)])
+    drain(lake, kafka_settings(kafka_bootstrap, topic, max_batch_messages=50), idle=0.5)  # six micro-batches
     before = conformed_events(lake).sort("event_id")
     files_before = data_files(lake, tables.EVENTS)
     assert files_before >= 6
