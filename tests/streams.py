@@ -51,7 +51,7 @@ def kafka_settings(bootstrap: str, topic: str, **overrides: Any) -> KafkaSetting
     return KafkaSettings(**(values | overrides))
 
 
-def drain(lake: Lake, kafka: KafkaSettings, *, idle: float = 2.0, metrics: StreamMetrics | None = None) -> StreamWorker:
+def drain(lake: Lake, kafka: KafkaSettings, *, idle: float = 1.0, metrics: StreamMetrics | None = None) -> StreamWorker:
     """Run a worker until nothing arrived for `idle` seconds after its partitions were assigned."""
     return consume_events(stream_worker(lake, kafka, metrics=metrics), kafka, stop=threading.Event(), idle_seconds=idle)
 

@@ -76,7 +76,7 @@ def test_many_random_kills_lose_and_duplicate_nothing(settings: Settings, lake: 
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     kills = 0
-    while kills < 4 and (landed := raw_events(lake).height) < messages:
+    while kills < 3 and (landed := raw_events(lake).height) < messages:
         process = worker_process(settings.home, kafka)
         _wait_for(lambda: raw_events(lake).height > landed, f"a worker to commit (seed {seed})")
         time.sleep(rng.uniform(0.0, 0.6))
@@ -87,7 +87,7 @@ def test_many_random_kills_lose_and_duplicate_nothing(settings: Settings, lake: 
     output, _ = finished.communicate(timeout=180)
     assert finished.returncode == 0, output
 
-    assert kills >= 3, f"only {kills} worker(s) were still running when killed (seed {seed})"
+    assert kills >= 2, f"only {kills} worker(s) were still running when killed (seed {seed})"
     assert_exactly_once(lake, ids, messages)
 
 
