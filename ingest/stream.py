@@ -130,6 +130,7 @@ class StreamWorker:
             now = time.monotonic()
             if messages or not source.assigned:
                 idle_since = now
+            if messages:
                 with self._lock:
                     if not self._pending:
                         self._opened_at = now
