@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,11 +58,19 @@ def run(
     """Build the lakehouse from the sample (or --source), resolve customers, and serve the API."""
     config = settings()
     kafka, broker = _stream_broker(config) if stream else (None, None)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as an exception it unwinds through the
+    # `finally` below, so the bundled broker stops too instead of outliving the run.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _run(config, source, kafka, serve_api)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if broker is not None:
             broker.stop()
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _run(config: Settings, source: Path, kafka: KafkaSettings | None, serve_api: bool) -> None:
