@@ -35,7 +35,8 @@ TBLPROPERTIES (
   'format-version' = '2',
   'write.metadata.delete-after-commit.enabled' = 'true',
   'write.metadata.previous-versions-max' = '20',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.dict-size-bytes' = '65536'
 );
 
 ALTER TABLE conformed.events WRITE ORDERED BY event_ts;

@@ -46,7 +46,8 @@ TBLPROPERTIES (
   'write.metadata.metrics.column.ship_postcode' = 'counts',
   'write.metadata.metrics.column.ship_street' = 'counts',
   'write.metadata.previous-versions-max' = '20',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.dict-size-bytes' = '65536'
 );
 
 ALTER TABLE conformed.orders WRITE ORDERED BY order_ts, order_id;

@@ -43,7 +43,8 @@ TBLPROPERTIES (
   'write.metadata.metrics.column.postcode' = 'counts',
   'write.metadata.metrics.column.street' = 'counts',
   'write.metadata.previous-versions-max' = '20',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.dict-size-bytes' = '65536'
 );
 
 ALTER TABLE conformed.users WRITE ORDERED BY user_id, valid_from;

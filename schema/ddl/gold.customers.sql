@@ -36,7 +36,8 @@ TBLPROPERTIES (
   'write.metadata.metrics.column.postcode' = 'counts',
   'write.metadata.metrics.column.street' = 'counts',
   'write.metadata.previous-versions-max' = '20',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.dict-size-bytes' = '65536'
 );
 
 ALTER TABLE gold.customers WRITE ORDERED BY customer_id;

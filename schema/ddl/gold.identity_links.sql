@@ -20,7 +20,8 @@ TBLPROPERTIES (
   'write.metadata.delete-after-commit.enabled' = 'true',
   'write.metadata.metrics.column.value' = 'counts',
   'write.metadata.previous-versions-max' = '20',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.dict-size-bytes' = '65536'
 );
 
 ALTER TABLE gold.identity_links WRITE ORDERED BY customer_id;

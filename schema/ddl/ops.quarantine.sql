@@ -27,7 +27,8 @@ TBLPROPERTIES (
   'write.metadata.delete-after-commit.enabled' = 'true',
   'write.metadata.metrics.column.payload' = 'counts',
   'write.metadata.previous-versions-max' = '20',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.dict-size-bytes' = '65536'
 );
 
 ALTER TABLE ops.quarantine SET IDENTIFIER FIELDS quarantine_id;

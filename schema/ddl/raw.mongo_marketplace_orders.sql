@@ -24,5 +24,6 @@ TBLPROPERTIES (
   'write.metadata.delete-after-commit.enabled' = 'true',
   'write.metadata.metrics.column.document' = 'counts',
   'write.metadata.previous-versions-max' = '20',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.dict-size-bytes' = '65536'
 );

@@ -36,5 +36,6 @@ TBLPROPERTIES (
   'write.metadata.metrics.column.loyalty_id' = 'counts',
   'write.metadata.metrics.column.phone' = 'counts',
   'write.metadata.previous-versions-max' = '20',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.dict-size-bytes' = '65536'
 );

@@ -27,5 +27,6 @@ TBLPROPERTIES (
   'format-version' = '2',
   'write.metadata.delete-after-commit.enabled' = 'true',
   'write.metadata.previous-versions-max' = '20',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.parquet.dict-size-bytes' = '65536'
 );
