@@ -297,15 +297,8 @@ def _split_by_partition(
         source = schema.find_field(partition_field.source_id)
         column = rows.column(schema.find_column_name(partition_field.source_id) or source.name)
         rows = rows.append_column(name, partition_field.transform.pyarrow_transform(source.field_type)(column))
-    # 2. One sort groups each partition's rows together, in the table's sort order within it; a
-    #    batch that falls in one partition (a raw batch: one ingestion day) skips the whole-batch sort.
-    if all(_single_value(rows.column(name)) for name in keys):
-        sort_keys = sort_names
-    else:
-        sort_keys = keys + sort_names
-    if sort_keys:
-        rows = rows.sort_by([(name, "ascending") for name in sort_keys])
-    rows = rows.combine_chunks()
+    # 2. One sort groups each partition's rows together, in the table's sort order within it.
+    rows = rows.sort_by([(name, "ascending") for name in keys + sort_names]).combine_chunks()
     # 3. A partition starts wherever any partition column changes value.
     starts = {0}
     for name in keys:
@@ -321,11 +314,3 @@ def _split_by_partition(
             schema=schema,
         )
         yield key, data.slice(start, end - start)
-
-
-def _single_value(column: pa.ChunkedArray) -> bool:
-    """True when every value of the column is the same non-null value."""
-    if column.null_count:
-        return column.null_count == len(column)
-    bounds = pc.min_max(column)
-    return bool(bounds["min"] == bounds["max"])
