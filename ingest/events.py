@@ -40,12 +40,12 @@ PROMOTED: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "quantity": ("quantity", int),
     "price": ("price", (int, float, str)),
 }
+_PROMOTED_AT = {key: (index, kind) for index, (key, (_, kind)) in enumerate(PROMOTED.items())}
 MAX_EVENT_BYTES = 64 * 1024
 # Top-level keys with a column of their own; any other top-level key joins the metadata JSON.
 _TOP_LEVEL = frozenset(
     {"event_id", "event_type", "event_ts", "device_id", "user_id", "session_id", "product_id", "order_id", "metadata"}
 )
-_NOTHING_PROMOTED: dict[str, Any] = {column: None for column, _ in PROMOTED.values()}
 
 
 class EventError(ValueError):
@@ -67,6 +67,14 @@ class EventRules:
 
 def parse_event(text: str | bytes, *, now: datetime, rules: EventRules = EventRules()) -> dict[str, Any]:  # noqa: B008
     """Validate one message and return the row for `conformed.events` (without lineage)."""
+    return dict(zip(ROW_TYPES, event_values(text, now=now, rules=rules), strict=True))
+
+
+def event_values(text: str | bytes, *, now: datetime, rules: EventRules) -> tuple[Any, ...]:
+    """Validate one message; its column values in `ROW_TYPES` order (a tuple: batches transpose them whole).
+
+    Checks run in a fixed order and the first failure is the reason given.
+    """
     if len(text) > rules.max_bytes:
         raise EventError(OVERSIZE, None, f"event of {len(text)} bytes exceeds {rules.max_bytes}")
     try:
@@ -87,23 +95,21 @@ def parse_event(text: str | bytes, *, now: datetime, rules: EventRules = EventRu
     event_ts = _timestamp(event.get("event_ts"))
     if event_ts > now + rules.future_tolerance:
         raise EventError(FUTURE_TIMESTAMP, "event_ts", f"event_ts {event_ts.isoformat()} is in the future")
-    if event.get("device_id") is None and event.get("user_id") is None:
+    device_id, user_id = event.get("device_id"), event.get("user_id")
+    if device_id is None and user_id is None:
         raise EventError(MISSING_FIELD, "device_id", "an event needs a device_id or a user_id")
-    row: dict[str, Any] = {
-        "event_id": _required_text(event, "event_id"),
-        "event_type": event_type,
-        "event_ts": event_ts,
-        "device_id": _optional(event, "device_id", str),
-        "user_id": _optional(event, "user_id", int),
-        "session_id": _optional(event, "session_id", str),
-        "product_id": _optional(event, "product_id", str),
-        "order_id": _optional(event, "order_id", int),
-    }
-    row.update(_promote(metadata))
+    event_id = _required_text(event, "event_id")
+    fields = (
+        _optional(device_id, "device_id", str), _optional(user_id, "user_id", int),
+        _optional(event.get("session_id"), "session_id", str), _optional(event.get("product_id"), "product_id", str),
+        _optional(event.get("order_id"), "order_id", int),
+    )  # fmt: skip
+    promoted = _promote(metadata)
     rest = {k: v for k, v in metadata.items() if k not in PROMOTED}
-    rest.update({k: v for k, v in event.items() if k not in _TOP_LEVEL})
-    row["metadata"] = orjson.dumps(rest, option=orjson.OPT_SORT_KEYS).decode() if rest else None
-    return row
+    if extra := event.keys() - _TOP_LEVEL:
+        rest.update({k: event[k] for k in extra})
+    rest_json = orjson.dumps(rest, option=orjson.OPT_SORT_KEYS).decode() if rest else None
+    return (event_id, event_type, event_ts, *fields, *promoted, rest_json)
 
 
 def _required_text(event: dict[str, Any], name: str) -> str:
@@ -115,10 +121,9 @@ def _required_text(event: dict[str, Any], name: str) -> str:
     return value
 
 
-def _optional(event: dict[str, Any], name: str, kind: type) -> Any:
-    value = event.get(name)
-    if value is None:
-        return None
+def _optional(value: Any, name: str, kind: type) -> Any:
+    if value is None or (type(value) is kind):
+        return value
     if kind is int and isinstance(value, str) and value.strip().isdigit():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, kind):
@@ -132,22 +137,23 @@ def _timestamp(value: Any) -> datetime:
             MISSING_FIELD if value is None else INVALID_TYPE, "event_ts", "event_ts must be an ISO timestamp"
         )
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise EventError(INVALID_TYPE, "event_ts", f"event_ts {value!r:.40} is not a timestamp") from exc
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _promote(metadata: dict[str, Any]) -> dict[str, Any]:
-    row = dict(_NOTHING_PROMOTED)
+def _promote(metadata: dict[str, Any]) -> list[Any]:
+    """Values of the promoted metadata fields, in PROMOTED order (None where absent)."""
+    values: list[Any] = [None] * len(PROMOTED)
     for key, value in metadata.items():
-        if value is None or (spec := PROMOTED.get(key)) is None:
+        if value is None or (spec := _PROMOTED_AT.get(key)) is None:
             continue
-        column, kind = spec
+        index, kind = spec
         if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
             raise EventError(INVALID_TYPE, f"metadata.{key}", f"metadata.{key} has the wrong type")
-        row[column] = _price(value) if column == "price" else value
-    return row
+        values[index] = _price(value) if key == "price" else value
+    return values
 
 
 def _price(value: Any) -> Decimal:
@@ -157,14 +163,20 @@ def _price(value: Any) -> Decimal:
         raise EventError(INVALID_TYPE, "metadata.price", f"price {value!r:.40} is not an amount") from exc
 
 
-# Arrow types of a conformed event row as parse_event returns it; lineage columns are taken from raw.
-ROW_TYPES: dict[str, pa.DataType] = {
+# Arrow types of a conformed event row, in the order `event_values` returns them (the promoted
+# columns in PROMOTED order); lineage columns are taken from raw.
+_ARROW_TYPES: dict[str, pa.DataType] = {
     "event_id": pa.string(), "event_type": pa.string(), "event_ts": pa.timestamp("us", tz="UTC"),
     "device_id": pa.string(), "user_id": pa.int64(), "session_id": pa.string(), "product_id": pa.string(),
     "order_id": pa.int64(), "page_url": pa.string(), "referrer": pa.string(), "user_agent": pa.string(),
     "search_query": pa.string(), "login_success": pa.bool_(), "quantity": pa.int32(), "price": pa.decimal128(12, 2),
     "metadata": pa.string(),
 }  # fmt: skip
+_ORDER = (
+    "event_id", "event_type", "event_ts", "device_id", "user_id", "session_id", "product_id", "order_id",
+    *(column for column, _ in PROMOTED.values()), "metadata",
+)  # fmt: skip
+ROW_TYPES: dict[str, pa.DataType] = {name: _ARROW_TYPES[name] for name in _ORDER}
 # raw column -> conformed lineage column
 LINEAGE = {
     "topic": "_topic", "partition": "_partition", "offset": "_offset", "_batch_id": "_batch_id",
@@ -178,16 +190,16 @@ def conform_events(raw: pa.Table, env: ConformEnv) -> Conformed:
     """Raw messages to `conformed.events`; a redelivered event keeps its first offset, bad ones are rejected."""
     ordered = raw.sort_by([("topic", "ascending"), ("partition", "ascending"), ("offset", "ascending")])
     rules = EventRules(future_tolerance=env.future_tolerance)
-    kept: dict[str, tuple[int, dict[str, Any]]] = {}
+    kept: dict[str, tuple[int, tuple[Any, ...]]] = {}
     rejected: list[RowRejection] = []
     with _collector_paused():
         for index, payload in enumerate(ordered.column("payload").to_pylist()):
             try:
-                row = parse_event(payload or "", now=env.now, rules=rules)
+                values = event_values(payload or "", now=env.now, rules=rules)
             except EventError as exc:
                 rejected.append(_rejection(ordered, index, payload, exc))
                 continue
-            kept.setdefault(row["event_id"], (index, row))
+            kept.setdefault(values[0], (index, values))
         table = _events_table(ordered, list(kept.values()))
     return Conformed(writes=[Write(tables.EVENTS, "upsert", table)], rejections=rejected)
 
@@ -197,16 +209,16 @@ def _rejection(ordered: pa.Table, index: int, payload: str | None, exc: EventErr
     return RowRejection(position, batch_id, exc.column, str(exc), payload, exc.reason_code)
 
 
-def _events_table(ordered: pa.Table, kept: list[tuple[int, dict[str, Any]]]) -> pa.Table:
-    """Columns of the kept rows, built column by column; lineage taken from their raw rows."""
-    rows = [row for _, row in kept]
+def _events_table(ordered: pa.Table, kept: list[tuple[int, tuple[Any, ...]]]) -> pa.Table:
+    """Columns of the kept rows (the value tuples transposed at once); lineage taken from their raw rows."""
+    values = list(zip(*(row for _, row in kept), strict=True)) or [()] * len(ROW_TYPES)
     columns = {}
-    for name, kind in ROW_TYPES.items():
+    for (name, kind), column in zip(ROW_TYPES.items(), values, strict=True):
         if name == "event_ts":  # integers convert to Arrow far faster than aware datetimes
-            micros = [(row["event_ts"] - _EPOCH) // _MICROSECOND for row in rows]
+            micros = [(stamp - _EPOCH) // _MICROSECOND for stamp in column]
             columns[name] = pa.array(micros, pa.int64()).cast(kind)
         else:
-            columns[name] = pa.array([row[name] for row in rows], kind)
+            columns[name] = pa.array(column, kind)
     lineage = ordered.select(list(LINEAGE)).take(pa.array([index for index, _ in kept], pa.int64()))
     for source, target in LINEAGE.items():
         columns[target] = lineage.column(source)
