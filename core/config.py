@@ -89,6 +89,9 @@ class KafkaSettings(BaseModel):
     dead_letter_topic: str | None = Field(None, description="refused messages are also sent here, with the reason")
     max_batch_seconds: float = Field(2.0, gt=0, le=60, description="a micro-batch commits at the latest after this")
     max_batch_messages: int = Field(100_000, gt=0, description="a micro-batch commits at the latest at this size")
+    min_batch_seconds: float = Field(
+        0.5, ge=0, le=60, description="a caught-up worker commits a micro-batch once it is this old"
+    )
     future_tolerance_seconds: float = Field(300.0, ge=0, description="events stamped further ahead are refused")
     session_timeout_ms: int = Field(6000, ge=1000, description="group session; a join waits about half of it")
     metrics_port: int | None = Field(None, gt=0, lt=65536, description="serve Prometheus /metrics on 127.0.0.1")

@@ -22,6 +22,7 @@ from functools import partial
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.config import KafkaSettings
 from core.errors import ConfigurationError
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 Partition = tuple[str, int]
 FRESHNESS_SAMPLE = 1000
+_READ_CHUNK = 10_000  # messages asked of the consumer per read
+_GLANCE_SECONDS = 0.05  # a read this short that comes back short means the worker has caught up
 
 
 class MessageSource(Protocol):
@@ -55,10 +58,17 @@ class MessageSource(Protocol):
 
 @dataclass(frozen=True)
 class StreamOptions:
-    """When a micro-batch closes, and how far ahead of the clock an event may be stamped."""
+    """When a micro-batch closes, and how far ahead of the clock an event may be stamped.
+
+    A batch closes at `max_batch_messages`, at `max_batch_seconds`, or as soon as the worker has
+    caught up with the topic (a read came back short) once the batch is `min_batch_seconds` old:
+    waiting out the full interval with nothing more to read would only add to every event's delay,
+    while the floor keeps a trickle of events from becoming a commit per message.
+    """
 
     max_batch_messages: int = 100_000
     max_batch_seconds: float = 2.0
+    min_batch_seconds: float = 0.5
     future_tolerance: timedelta = timedelta(minutes=5)
 
 
@@ -124,9 +134,8 @@ class StreamWorker:
         self._source = source
         idle_since = time.monotonic()
         while not stop.is_set():
-            wait = self._time_left() if self._pending else min(self.options.max_batch_seconds, 0.5)
-            room = self.options.max_batch_messages - len(self._pending)
-            messages = source.consume(min(room, 10_000), max(wait, 0.01))
+            asked = min(self.options.max_batch_messages - len(self._pending), _READ_CHUNK)
+            messages = source.consume(asked, self._wait())
             now = time.monotonic()
             if messages or not source.assigned:
                 idle_since = now
@@ -135,7 +144,7 @@ class StreamWorker:
                     if not self._pending:
                         self._opened_at = now
                     self._pending.extend(messages)
-            if self._pending and (len(self._pending) >= self.options.max_batch_messages or self._time_left() <= 0):
+            if self._pending and self._batch_closes(caught_up=len(messages) < asked):
                 self.flush()
             if idle_seconds is not None and not self._pending and now - idle_since >= idle_seconds:
                 break
@@ -149,8 +158,22 @@ class StreamWorker:
                 return None
             return self._commit(messages)
 
-    def _time_left(self) -> float:
-        return self.options.max_batch_seconds - (time.monotonic() - self._opened_at)
+    def _age(self) -> float:
+        return time.monotonic() - self._opened_at
+
+    def _wait(self) -> float:
+        """How long the next read may wait: until the batch may close, then only a glance."""
+        if not self._pending:
+            return min(self.options.max_batch_seconds, 0.5)
+        until_floor = self.options.min_batch_seconds - self._age()
+        until_ceiling = self.options.max_batch_seconds - self._age()
+        return max(0.01, min(until_ceiling, max(until_floor, _GLANCE_SECONDS)))
+
+    def _batch_closes(self, *, caught_up: bool) -> bool:
+        options, age = self.options, self._age()
+        if len(self._pending) >= options.max_batch_messages or age >= options.max_batch_seconds:
+            return True
+        return caught_up and age >= options.min_batch_seconds
 
     def _commit(self, messages: list[StreamMessage]) -> StreamBatch:
         started = time.monotonic()
@@ -222,24 +245,29 @@ class StreamWorker:
 
 
 def message_rows(messages: list[StreamMessage]) -> pa.Table:
-    """Raw `events` rows of the messages, with each one's position."""
-    topics = [m.topic for m in messages]
-    partitions = [m.partition for m in messages]
-    offsets_ = [m.offset for m in messages]
+    """Raw `events` rows of the messages, with each one's position (the message tuples transposed at once)."""
+    topics, partitions, offsets_, keys, values, stamps = zip(*messages, strict=True) if messages else ((),) * 6
+    topic = pa.array(topics, pa.string())
+    partition = pa.array(partitions, pa.int32())
+    offset = pa.array(offsets_, pa.int64())
     return pa.table({
-        "topic": pa.array(topics, pa.string()),
-        "partition": pa.array(partitions, pa.int32()),
-        "offset": pa.array(offsets_, pa.int64()),
-        "message_key": pa.array([_text(m.key) for m in messages], pa.string()),
-        "payload": pa.array([_text(m.value) for m in messages], pa.string()),
-        "received_at": pa.array([m.timestamp_ms for m in messages], pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-        POSITION: pa.array([f"{t}|{p}|{o}" for t, p, o in zip(topics, partitions, offsets_, strict=True)]),
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "message_key": _text(keys),
+        "payload": _text(values),
+        "received_at": pa.array(stamps, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+        POSITION: pc.binary_join_element_wise(topic, partition.cast(pa.string()), offset.cast(pa.string()), "|"),
     })  # fmt: skip
 
 
-def _text(value: bytes | None) -> str | None:
+def _text(values: tuple[bytes | None, ...]) -> pa.Array:
     """Message bytes as text; bytes that are not UTF-8 are replaced (the conformer then refuses the event)."""
-    return None if value is None else value.decode("utf-8", errors="replace")
+    raw = pa.array(values, pa.binary())
+    try:
+        return raw.cast(pa.string())
+    except pa.ArrowInvalid:
+        return pa.array([None if v is None else v.decode("utf-8", errors="replace") for v in values], pa.string())
 
 
 def _source_name(messages: list[StreamMessage]) -> str:
@@ -262,6 +290,7 @@ def stream_worker(lake: Lake, kafka: KafkaSettings, *, metrics: StreamMetrics | 
     options = StreamOptions(
         max_batch_messages=kafka.max_batch_messages,
         max_batch_seconds=kafka.max_batch_seconds,
+        min_batch_seconds=min(kafka.min_batch_seconds, kafka.max_batch_seconds),
         future_tolerance=timedelta(seconds=kafka.future_tolerance_seconds),
     )
     dead_letters = None
