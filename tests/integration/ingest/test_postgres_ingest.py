@@ -200,6 +200,9 @@ def test_an_incompatible_value_is_quarantined_with_its_column_and_the_rest_loads
     refused = read_polars(lake.table(tables.QUARANTINE)).filter(pl.col("record_key") == "100003")
     assert refused.select("column_name", "reason_code").row(0) == ("total_amount", "invalid_type")
     assert "N/A" in refused["payload"][0]
+    with psycopg.connect(source_pg) as connection:
+        updated_at = connection.execute("SELECT updated_at FROM orders WHERE order_id = 100003").fetchone()[0]  # type: ignore[index]
+    assert refused["source_position"][0] == f"{updated_at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}Z|100003"
     order = read_polars(lake.table(tables.ORDERS)).filter(pl.col("order_id") == "shopsphere:100004")
     assert (order["total_amount"][0], order["status"][0]) == (Decimal("12.34"), "shipped")
     assert str(lake.table(tables.RAW_PG_ORDERS).schema().find_field("total_amount").field_type) == "decimal(12, 2)"
