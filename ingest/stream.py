@@ -290,7 +290,7 @@ def stream_worker(lake: Lake, kafka: KafkaSettings, *, metrics: StreamMetrics | 
     options = StreamOptions(
         max_batch_messages=kafka.max_batch_messages,
         max_batch_seconds=kafka.max_batch_seconds,
-        min_batch_seconds=min(kafka.min_batch_seconds, kafka.max_batch_seconds),
+        min_batch_seconds=kafka.min_batch_seconds,
         future_tolerance=timedelta(seconds=kafka.future_tolerance_seconds),
     )
     dead_letters = None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +14,7 @@ import polars as pl
 
 from core.config import KafkaSettings
 from ingest.metrics import StreamMetrics
-from ingest.sources.kafka import EventProducer
+from ingest.sources.kafka import EventProducer, StreamMessage
 from ingest.stream import StreamWorker, consume_events, stream_worker
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
@@ -79,3 +81,44 @@ def assert_exactly_once(lake: Lake, produced_ids: set[str], produced_messages: i
     ids = conformed_events(lake)["event_id"]
     assert ids.len() == ids.n_unique(), "an event was written twice"
     assert set(ids.to_list()) == produced_ids
+
+
+class HandedIn:
+    """A message source without a broker: hands a fixed list of messages to the worker once."""
+
+    def __init__(self, batch: list[StreamMessage]):
+        self.batch = batch
+        self.sought: list[Mapping[tuple[str, int], int]] = []
+        self.assigned = {(m.topic, m.partition) for m in batch}
+
+    def consume(self, max_messages: int, timeout: float) -> list[StreamMessage]:
+        batch, self.batch = self.batch, []
+        return batch
+
+    def seek(self, positions: Mapping[tuple[str, int], int]) -> None:
+        self.sought.append(dict(positions))
+
+    def commit_advisory(self, positions: Mapping[tuple[str, int], int]) -> None:
+        pass
+
+    def end_offsets(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        return {}
+
+
+class Scheduled(HandedIn):
+    """Hands in each group of messages once its time (seconds after the first read) has come."""
+
+    def __init__(self, deliveries: list[tuple[float, list[StreamMessage]]]):
+        super().__init__([m for _, group in deliveries for m in group])
+        self.deliveries = sorted(deliveries, key=lambda d: d[0])
+        self._start: float | None = None
+
+    def consume(self, max_messages: int, timeout: float) -> list[StreamMessage]:
+        now = time.monotonic()
+        self._start = self._start if self._start is not None else now
+        elapsed = now - self._start
+        if self.deliveries and self.deliveries[0][0] <= elapsed:
+            return self.deliveries.pop(0)[1]
+        next_due = self.deliveries[0][0] - elapsed if self.deliveries else timeout
+        time.sleep(max(0.0, min(timeout, next_due)))
+        return []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
 
 from core.config import Settings
 from ingest.offsets import committed
@@ -13,7 +12,7 @@ from ingest.sources.kafka import StreamMessage
 from ingest.stream import StreamOptions, StreamWorker
 from lakehouse.lake import Lake
 from schema import lake as tables
-from tests.streams import conformed_events, event, raw_events
+from tests.streams import HandedIn, conformed_events, event, raw_events
 
 
 def messages(partition: int, offsets: range, topic: str = "events") -> list[StreamMessage]:
@@ -23,38 +22,16 @@ def messages(partition: int, offsets: range, topic: str = "events") -> list[Stre
     ]
 
 
-class _HandedIn:
-    """A source that hands a fixed list of messages to the worker once."""
-
-    def __init__(self, batch: list[StreamMessage]):
-        self.batch = batch
-        self.sought: list[Mapping[tuple[str, int], int]] = []
-        self.assigned = {(m.topic, m.partition) for m in batch}
-
-    def consume(self, max_messages: int, timeout: float) -> list[StreamMessage]:
-        batch, self.batch = self.batch, []
-        return batch
-
-    def seek(self, positions: Mapping[tuple[str, int], int]) -> None:
-        self.sought.append(dict(positions))
-
-    def commit_advisory(self, positions: Mapping[tuple[str, int], int]) -> None:
-        pass
-
-    def end_offsets(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        return {}
-
-
-def run_once(lake: Lake, source: _HandedIn) -> StreamWorker:
+def run_once(lake: Lake, source: HandedIn) -> StreamWorker:
     worker = StreamWorker(lake, options=StreamOptions(max_batch_seconds=0.01))
     worker.run(source, stop=threading.Event(), idle_seconds=0.05)
     return worker
 
 
 def test_a_zombie_batch_overlapping_committed_offsets_lands_only_what_is_new(lake: Lake):
-    run_once(lake, _HandedIn(messages(0, range(0, 10)) + messages(1, range(0, 5))))
+    run_once(lake, HandedIn(messages(0, range(0, 10)) + messages(1, range(0, 5))))
 
-    zombie_source = _HandedIn(messages(0, range(5, 15)) + messages(1, range(0, 5)))
+    zombie_source = HandedIn(messages(0, range(5, 15)) + messages(1, range(0, 5)))
     zombie = run_once(lake, zombie_source)
 
     assert [(b.read, b.landed, b.skipped) for b in zombie.batches] == [(15, 5, 10)]
@@ -71,7 +48,7 @@ def test_members_racing_over_the_same_messages_commit_each_offset_once(settings:
     workers = [StreamWorker(member, options=StreamOptions(max_batch_seconds=0.01)) for member in lakes]
     threads = [
         threading.Thread(
-            target=w.run, args=(_HandedIn(list(batch)),), kwargs={"stop": threading.Event(), "idle_seconds": 0.05}
+            target=w.run, args=(HandedIn(list(batch)),), kwargs={"stop": threading.Event(), "idle_seconds": 0.05}
         )
         for w in workers
     ]
