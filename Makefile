@@ -42,7 +42,9 @@ docs: $(STAMP) ## regenerate schema/ddl, schema/erd.* and api/openapi.json
 	$(BIN)/c360 schema docs
 	$(BIN)/c360 openapi
 
-bench: $(STAMP) ## the merge, PostgreSQL and Kafka ingestion benchmarks (1M rows each; many minutes)
+bench: $(STAMP) ## the merge, ingestion and identity benchmarks (1M rows each, Splink too; many minutes)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python bench/identity_accuracy.py
 	$(BIN)/python bench/lakehouse_merge.py
 	$(BIN)/python bench/ingest_postgres.py
 	$(BIN)/python bench/ingest_kafka.py

@@ -15,6 +15,7 @@ import typer
 import sample_data
 from commands.common import batch_progress, console, print_load, settings
 from commands.events import events_app
+from commands.identity import identity_app
 from commands.ingest import ingest_app
 from commands.maintain import maintain_app
 from commands.quarantine import quarantine_app
@@ -25,6 +26,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(events_app, name="events")
 app.add_typer(maintain_app, name="maintain")
+app.add_typer(identity_app, name="identity")
 logger = logging.getLogger("c360")
 
 SAMPLE_DIR = Path(sample_data.__file__).resolve().parent

@@ -93,13 +93,7 @@ def build_gold(
             return None, None
         build_id = new_build_id(now)
         announce("resolving identities")
-        identity, _ = run_identity(
-            lake,
-            default_region=settings.identity.default_region,
-            max_people=settings.identity.junk_max_people,
-            build_id=build_id,
-            inputs=inputs,
-        )
+        identity, _ = run_identity(lake, settings.identity, build_id=build_id, inputs=inputs)
         announce("computing metrics and projecting profiles")
         return identity, run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
     finally:

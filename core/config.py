@@ -104,6 +104,9 @@ class IdentitySettings(BaseModel):
     junk_max_people: int = Field(
         3, ge=2, description="an identifier shared by more distinct people than this is treated as junk"
     )
+    match_threshold: float = Field(
+        0.99, gt=0, lt=1, description="match probability at or above which two named records are linked"
+    )
 
 
 class ApiSettings(BaseModel):

@@ -9,7 +9,7 @@ default phone, the store kiosk's device id). Such identifiers are kept out of th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 
 import networkx as nx
 import polars as pl
@@ -28,6 +28,10 @@ NAME_SIMILARITY = 80.0
 MAX_PEOPLE_BY_KIND = {"device_id": 1}
 # Kinds that make a component a customer; a device alone is an anonymous visitor.
 CUSTOMER_KINDS = frozenset({"email", "phone", "loyalty_id", "user_id", "marketplace_buyer_id"})
+# What cutting a link costs when a cannot-link splits a component: stronger evidence costs more,
+# so a cut goes through the weakest links (a shared device, a name-and-address key) first.
+CUT_COST = {"user_id": 8.0, "marketplace_buyer_id": 6.0, "loyalty_id": 6.0, "email": 4.0, "phone": 4.0}
+DEFAULT_CUT_COST = 2.0
 
 
 def record_node(record_id: str) -> RecordNode:
@@ -120,8 +124,26 @@ def build_graph(record_ids: Iterable[str], identifiers: pl.DataFrame, excluded: 
     for record_id, kind, value in identifiers.select("record_id", "kind", "value").iter_rows():
         node = identifier_node(kind, value)
         if node not in skip:
-            graph.add_edge(record_node(record_id), node, rule=f"exact:{kind}")
+            graph.add_edge(
+                record_node(record_id), node, rule=f"exact:{kind}", capacity=CUT_COST.get(kind, DEFAULT_CUT_COST)
+            )
     return graph
+
+
+def add_match_edges(graph: nx.Graph, matches: pl.DataFrame) -> None:
+    """Record-to-record edges of probabilistic matches (left_id, right_id, probability, evidence).
+
+    A match costs from 1 to 4 to cut, by probability: firmer than a device, softer than an e-mail.
+    """
+    for left, right, chance, evidence in matches.select("left_id", "right_id", "probability", "evidence").iter_rows():
+        graph.add_edge(
+            record_node(left),
+            record_node(right),
+            rule="probabilistic",
+            probability=chance,
+            evidence=evidence,
+            capacity=1.0 + 3.0 * chance,
+        )
 
 
 def identifiers_of(component: set[RecordNode | IdentifierNode]) -> list[tuple[str, str]]:
@@ -129,10 +151,22 @@ def identifiers_of(component: set[RecordNode | IdentifierNode]) -> list[tuple[st
     return [(node[1], node[2]) for node in component if len(node) == 3]
 
 
-def customer_components(graph: nx.Graph) -> list[set[RecordNode | IdentifierNode]]:
-    """Connected components that describe a customer (at least one identifier beyond devices)."""
+def customer_records(graph: nx.Graph) -> set[str]:
+    """Ids of the records that carry a trusted customer identifier (not only devices)."""
+    return {
+        node[1]
+        for node in graph
+        if node[0] == "record" and any(other[0] == "identifier" and other[1] in CUSTOMER_KINDS for other in graph[node])
+    }
+
+
+def customer_components(graph: nx.Graph, customers: Set[str]) -> list[set[RecordNode | IdentifierNode]]:
+    """Connected components that describe a customer: an identifier beyond devices, or a record in `customers`."""
     found = []
     for component in nx.connected_components(graph):
-        if any(node[0] == "identifier" and node[1] in CUSTOMER_KINDS for node in component):
+        if any(
+            (node[0] == "identifier" and node[1] in CUSTOMER_KINDS) or (node[0] == "record" and node[1] in customers)
+            for node in component
+        ):
             found.append(component)
     return found

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pyarrow as pa
 
+from core.config import IdentitySettings
 from identity.records import device_records, identifiers, order_records, user_records
 from identity.resolve import Resolution, resolve
 from lakehouse import write
@@ -54,11 +55,18 @@ def load_records(lake: Lake, *, default_region: str) -> tuple[pl.DataFrame, pl.D
 
 
 def run_identity(
-    lake: Lake, *, default_region: str, max_people: int, build_id: str, inputs: str = ""
+    lake: Lake, options: IdentitySettings, *, build_id: str, inputs: str = ""
 ) -> tuple[IdentityReport, Resolution]:
     """Resolve every record and replace the gold identity tables, each commit tagged with the build and its inputs."""
-    records, found = load_records(lake, default_region=default_region)
-    resolution = resolve(records, found, max_people=max_people, default_region=default_region, build_id=build_id)
+    records, found = load_records(lake, default_region=options.default_region)
+    resolution = resolve(
+        records,
+        found,
+        max_people=options.junk_max_people,
+        default_region=options.default_region,
+        build_id=build_id,
+        match_threshold=options.match_threshold,
+    )
     props = {PROP_BUILD_ID: build_id, PROP_INPUTS: inputs}
     write.replace_all(lake.table(tables.CUSTOMERS), resolution.customers.to_arrow(), properties=props)
     write.replace_all(lake.table(tables.IDENTITY_LINKS), resolution.links.to_arrow(), properties=props)

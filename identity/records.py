@@ -27,6 +27,8 @@ from lakehouse.query import to_frame
 # Internal link key (never looked up through the API): see identity.address.
 NAME_ADDRESS = "name_address"
 ATTRIBUTES = ("first_name", "last_name", "email", "phone", "dob", "street", "city", "postcode", "country", "loyalty_id")
+# Compared, never shown or linked on: a government id (SSN, NI number) that some inputs carry.
+MATCH_ONLY = ("national_id",)
 RECORD_COLUMNS = ("record_id", "source", "record_key", "seen_at", *ATTRIBUTES)
 # Lower ranks win survivorship ties and anchor customer ids: an account beats an order beats a device.
 SOURCE_RANK = {"users": 0, "orders": 1, "devices": 2}

@@ -1,39 +1,56 @@
-"""Deterministic resolution: connected components of trusted identifiers become golden customers.
+"""Resolution: records linked by trusted identifiers and probabilistic matches become golden customers.
 
 1. identifiers that are junk or shared by too many people are set aside (with the reason);
-2. records and the remaining identifiers form a NetworkX graph; each component that holds a
-   customer identifier is one customer;
-3. the customer id derives from the component's anchor record (the smallest account id, else the
-   smallest order id), so recomputing gives the same id while that record stays in the customer;
-4. survivorship picks each golden attribute; links record every record and identifier kept, and
+2. records and the remaining identifiers form a NetworkX graph (deterministic links);
+3. named records are matched probabilistically (`identity.match`); matches at or above the
+   threshold that are no household become record-to-record edges with their evidence;
+4. cannot-link constraints (manual ones, and named records of one component that are clearly two
+   people) cut their component at its weakest links (`identity.constraints`);
+5. each component holding a customer identifier or a named record is one customer; its id derives
+   from the component's anchor record (an account before an order), so recomputing gives the same id
+   while that record stays in the customer;
+6. survivorship picks each golden attribute; links record every record and identifier kept, and
    shared identifiers (a household e-mail) are linked to each customer carrying them, rule saying why.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+import networkx as nx
 import polars as pl
 
+from identity.constraints import CONFLICT_BITS, CannotLink, cuts_frame, data_constraints, enforce
 from identity.graph import (
     IdentifierNode,
+    add_match_edges,
     build_graph,
     customer_components,
+    customer_records,
     identifiers_of,
     untrusted_identifiers,
 )
+from identity.match import Matcher
 from identity.records import SOURCE_RANK
 from identity.survivorship import golden_attributes
+
+MATCH_THRESHOLD = 0.99
+"""Probability at or above which a probabilistic match links two records."""
 
 
 @dataclass
 class Resolution:
-    """Golden customers, their links, and the identifiers set aside."""
+    """Golden customers, their links, the identifiers set aside, and the evidence behind them."""
 
     customers: pl.DataFrame
     links: pl.DataFrame
     untrusted: dict[IdentifierNode, str]
+    membership: pl.DataFrame  # record_id, customer_id, confidence
+    matches: pl.DataFrame  # probabilistic links kept: left_id, right_id, match_weight, probability, evidence
+    cuts: pl.DataFrame  # links removed by cannot-link constraints
+    graph: nx.Graph = field(repr=False)
 
 
 def customer_id_for(anchor_record_id: str) -> str:
@@ -46,28 +63,54 @@ def _anchor(record_ids: list[str], sources: dict[str, str]) -> str:
 
 
 def resolve(
-    records: pl.DataFrame, identifiers: pl.DataFrame, *, max_people: int, default_region: str, build_id: str
+    records: pl.DataFrame,
+    identifiers: pl.DataFrame,
+    *,
+    max_people: int,
+    default_region: str,
+    build_id: str,
+    match_threshold: float = MATCH_THRESHOLD,
+    conflict_bits: float = CONFLICT_BITS,
+    cannot_links: Sequence[CannotLink] = (),
 ) -> Resolution:
     """Resolve records (see `identity.records`) into customers; see the module docstring."""
     untrusted = untrusted_identifiers(records, identifiers, max_people=max_people)
     graph = build_graph(records["record_id"].unique().to_list(), identifiers, untrusted)
-    sources = dict(zip(records["record_id"].to_list(), records["source"].to_list(), strict=True))
-    membership: dict[str, str] = {}
+    matcher = Matcher.fit(records, default_region=default_region)
+    matches = matcher.matches(match_threshold)
+    add_match_edges(graph, matches)
+    crowded = [c for c in nx.connected_components(graph) if _named_count(c, matcher) > 1]
+    chains = nx.Graph([(a, b) for a, b, rule in graph.edges(data="rule") if rule == "probabilistic"])
+    found = data_constraints(crowded, matcher, chains, conflict_bits=conflict_bits)
+    keyed = customer_records(graph)  # before cuts: a record cut loose stays a customer of its own
+    cuts = enforce(graph, [*cannot_links, *found])
+    sources = dict(zip(records["record_id"].to_list(), records["source"].to_list(), strict=False))
+    assigned: list[tuple[str, str, float]] = []
     kept: list[tuple[str, str, str]] = []
-    for component in customer_components(graph):
+    for component in customer_components(graph, matcher.named | keyed):
         record_ids = [node[1] for node in component if node[0] == "record"]
         customer_id = customer_id_for(_anchor(record_ids, sources))
-        membership.update(dict.fromkeys(record_ids, customer_id))
+        assigned.extend((record_id, customer_id, _confidence(graph, record_id)) for record_id in record_ids)
         kept.extend((customer_id, kind, value) for kind, value in identifiers_of(component))
     member_frame = pl.DataFrame(
-        {"record_id": list(membership), "customer_id": list(membership.values())},
-        schema={"record_id": pl.String, "customer_id": pl.String},
+        assigned, schema={"record_id": pl.String, "customer_id": pl.String, "confidence": pl.Float64}, orient="row"
     )
-    members = records.join(member_frame, on="record_id", how="inner")
+    members = records.join(member_frame.drop("confidence"), on="record_id", how="inner")
     customers = _customers(members, default_region=default_region, build_id=build_id)
     shared = _shared_links(identifiers, member_frame, untrusted)
     links = _links(members, kept, shared, build_id=build_id)
-    return Resolution(customers=customers, links=links, untrusted=untrusted)
+    return Resolution(customers, links, untrusted, member_frame, matches, cuts_frame(cuts), graph)
+
+
+def _named_count(component: set[object], matcher: Matcher) -> int:
+    return sum(1 for node in component if node[0] == "record" and node[1] in matcher.named)  # type: ignore[index,misc]
+
+
+def _confidence(graph: nx.Graph, record_id: str) -> float:
+    """1.0 for a record held by an identifier (or alone); else its best probabilistic match."""
+    edges = graph.edges(("record", record_id), data=True)
+    chances = [data.get("probability", 1.0) for _, _, data in edges]
+    return max(chances, default=1.0)
 
 
 def _customers(members: pl.DataFrame, *, default_region: str, build_id: str) -> pl.DataFrame:

@@ -42,3 +42,30 @@ def test_bad_settings_stop_with_the_variable_named(monkeypatch: pytest.MonkeyPat
     result = runner.invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "C360_CATALOG__URI" in result.output
+
+
+def test_identity_resolve_writes_one_line_per_record(tmp_path: Path) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "record_id,email,phone,first_name,last_name,notes\n"
+        "a1,ann.lee@example.com,,Ann,Lee,vip\n"
+        "a2, ANN.LEE@example.com ,(415) 555-0101,,,\n"
+        "a3,,415.555.0101,Ann,Lee,\n"
+        "b1,bob@example.com,,Bob,Ray,\n"
+    )
+    out = tmp_path / "out" / "customers.csv"
+    result = runner.invoke(app, ["identity", "resolve", "--input", str(source), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "record_id,customer_id,confidence"
+    rows = {line.split(",")[0]: line.split(",")[1] for line in lines[1:]}
+    assert list(rows) == ["a1", "a2", "a3", "b1"]
+    assert rows["a1"] == rows["a2"] == rows["a3"] != rows["b1"]
+
+
+def test_identity_resolve_without_record_id_is_a_clear_error(tmp_path: Path) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text("email\nann@example.com\n")
+    result = runner.invoke(app, ["identity", "resolve", "--input", str(source), "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2 and "no record_id column" in result.output
+    assert not (tmp_path / "o.csv").exists()

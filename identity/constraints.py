@@ -1,0 +1,104 @@
+"""Cannot-link constraints: records that must not end in one customer, and the cuts that part them.
+
+A component can join two people through one weak or mistaken link: a household e-mail typed at a
+guest checkout, two gmail addresses that differ only in dots. Refusing the whole component would
+also undo every good link in it; instead each violated constraint is resolved by a minimum cut
+between its two records, with each edge's capacity its strength (see `identity.graph.CUT_COST`),
+so the weakest evidence goes. Constraints come from the data (two named records of one household,
+or whose attributes disagree by more than `conflict_bits`) and from manual cannot-link overrides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import combinations
+
+import networkx as nx
+import polars as pl
+
+from identity.graph import record_node
+from identity.match import Matcher
+
+CONFLICT_BITS = -10.0
+"""Two records whose attributes weigh this much against a match (in bits) are two people."""
+
+
+@dataclass(frozen=True)
+class CannotLink:
+    """Two records that must end in different customers, and why."""
+
+    left: str
+    right: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Links removed to honour a constraint."""
+
+    constraint: CannotLink
+    edges: tuple[tuple[object, object, str], ...]  # (node, node, rule)
+
+
+def data_constraints(
+    components: Iterable[set[object]], matcher: Matcher, match_graph: nx.Graph, *, conflict_bits: float = CONFLICT_BITS
+) -> list[CannotLink]:
+    """Cannot-links between named records of one component that are clearly different people.
+
+    Records joined by a chain of probabilistic matches alone are left alone: each match was already
+    weighed on every attribute, so the chain is the evidence; the constraints are for components
+    that identifiers joined.
+    """
+    pairs: list[tuple[str, str]] = []
+    chained = {node: i for i, chain in enumerate(nx.connected_components(match_graph)) for node in chain}
+    for component in components:
+        named = sorted(node[1] for node in component if node[0] == "record" and node[1] in matcher.named)  # type: ignore[index]
+        pairs.extend(
+            (a, b)
+            for a, b in combinations(named, 2)
+            if chained.get(record_node(a), -1) != chained.get(record_node(b), -2)
+        )
+    if not pairs:
+        return []
+    found = []
+    levels = matcher.levels_of(pairs)
+    weights, households = matcher.evidence_weight(levels), matcher.household(levels)
+    for (left, right), weight, household in zip(pairs, weights.tolist(), households.tolist(), strict=True):
+        if household:
+            found.append(CannotLink(left, right, "household"))
+        elif weight <= conflict_bits:
+            found.append(CannotLink(left, right, f"attributes_disagree_{weight:.0f}_bits"))
+    return found
+
+
+def enforce(graph: nx.Graph, constraints: Iterable[CannotLink]) -> list[Cut]:
+    """Remove the cheapest set of edges separating each constrained pair that is still connected."""
+    cuts = []
+    for constraint in constraints:
+        a, b = record_node(constraint.left), record_node(constraint.right)
+        if a not in graph or b not in graph or not nx.has_path(graph, a, b):
+            continue
+        component = graph.subgraph(nx.node_connected_component(graph, a))
+        _, (side, _) = nx.minimum_cut(component, a, b, capacity="capacity")
+        removed = [(u, v) for u, v in component.edges if (u in side) != (v in side)]
+        cuts.append(Cut(constraint, tuple((u, v, graph.edges[u, v]["rule"]) for u, v in removed)))
+        graph.remove_edges_from(removed)
+    return cuts
+
+
+def cuts_frame(cuts: list[Cut]) -> pl.DataFrame:
+    """One row per removed link: the two records constrained, the reason, the link removed."""
+    rows = [
+        {
+            "left_record": cut.constraint.left,
+            "right_record": cut.constraint.right,
+            "reason": cut.constraint.reason,
+            "removed": f"{u}~{v}",
+            "rule": rule,
+        }
+        for cut in cuts
+        for u, v, rule in cut.edges
+    ]
+    schema = dict.fromkeys(("left_record", "right_record", "reason", "removed", "rule"), pl.String)
+    return pl.DataFrame(rows, schema=schema)

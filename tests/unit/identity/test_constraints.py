@@ -1,0 +1,66 @@
+"""Cannot-links cut a component at its weakest evidence, never the whole component."""
+
+from __future__ import annotations
+
+import networkx as nx
+import polars as pl
+
+from identity.constraints import CannotLink, enforce
+from identity.graph import identifier_node, record_node
+from identity.records import identifiers
+from identity.resolve import resolve
+from tests.unit.identity.test_resolve import partition, records
+
+
+def test_a_cut_goes_through_the_cheapest_links() -> None:
+    graph = nx.Graph()
+    a, b, c = record_node("a"), record_node("b"), record_node("c")
+    email, device = identifier_node("email", "x@y.com"), identifier_node("device_id", "d1")
+    graph.add_edge(a, email, rule="exact:email", capacity=4.0)
+    graph.add_edge(b, email, rule="exact:email", capacity=4.0)
+    graph.add_edge(b, device, rule="exact:device_id", capacity=2.0)
+    graph.add_edge(c, device, rule="exact:device_id", capacity=2.0)
+    cuts = enforce(graph, [CannotLink("a", "c", "manual")])
+    assert [edge[2] for edge in cuts[0].edges] == ["exact:device_id"]
+    assert nx.has_path(graph, a, b) and not nx.has_path(graph, a, c), "a and b keep their e-mail link"
+
+
+def test_a_constraint_already_met_cuts_nothing() -> None:
+    graph = nx.Graph([(record_node("a"), identifier_node("email", "x"))])
+    graph.add_node(record_node("b"))
+    assert enforce(graph, [CannotLink("a", "b", "manual"), CannotLink("a", "zz", "manual")]) == []
+
+
+def test_a_manual_cannot_link_splits_a_customer_and_keeps_the_rest_linked() -> None:
+    rows = [
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "email": "a@x.com"},
+        {"record_id": "orders:1", "source": "orders", "record_key": "o1", "user_id": "1", "phone": "+14155550101"},
+        {"record_id": "orders:2", "source": "orders", "record_key": "o2", "phone": "+14155550101"},
+    ]
+    frame = records(rows)
+    found = identifiers(frame, default_region="US")
+    kept = resolve(frame, found, max_people=3, default_region="US", build_id="b")
+    assert partition(kept) == {frozenset({"1", "o1", "o2"})}
+    split = resolve(frame, found, max_people=3, default_region="US", build_id="b",
+                    cannot_links=[CannotLink("users:1", "orders:2", "manual")])  # fmt: skip
+    assert partition(split) == {frozenset({"1", "o1"}), frozenset({"o2"})}
+    assert split.cuts.select("reason", "rule").rows() == [("manual", "exact:phone")]
+
+
+def test_two_accounts_joined_by_a_guest_order_are_parted_when_they_are_two_people() -> None:
+    """A household e-mail typed at a guest checkout carries no name; the accounts do, and disagree."""
+    rows = [
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "email": "kellys@x.com",
+         "first_name": "Katherine", "last_name": "Kelly", "street": "1 Elm St", "postcode": "10001"},
+        {"record_id": "users:2", "source": "users", "record_key": "2", "user_id": "2", "phone": "+14155550102",
+         "first_name": "Michael", "last_name": "Kelly", "street": "1 Elm St", "postcode": "10001"},
+        {"record_id": "orders:9", "source": "orders", "record_key": "o9", "email": "kellys@x.com",
+         "phone": "+14155550102"},
+    ]  # fmt: skip
+    frame = records(rows)
+    resolution = resolve(frame, identifiers(frame, default_region="US"), max_people=3, default_region="US",
+                         build_id="b")  # fmt: skip
+    groups = partition(resolution)
+    assert len(groups) == 2 and not any({"1", "2"} <= group for group in groups)
+    assert resolution.cuts["reason"].unique().to_list() == ["household"]
+    assert resolution.membership.filter(pl.col("record_id") == "orders:9").height == 1, "the order stays somewhere"
