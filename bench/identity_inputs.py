@@ -17,7 +17,7 @@ TEXT = pl.String
 
 
 def generated(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Accounts, web and till orders and marketplace documents of a `c360 generate` folder."""
+    """Accounts, web and till orders, marketplace documents and devices of a `c360 generate` folder."""
     users = pl.read_csv(folder / "users.csv", infer_schema=False).select(
         pl.concat_str(pl.lit("users:"), "user_id").alias("record_id"),
         pl.lit("users").alias("source"),

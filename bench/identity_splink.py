@@ -18,6 +18,8 @@ from identity.match import normalised
 
 IDENTIFIERS = ("user_id", "loyalty_id", "device_id", "marketplace_buyer_id")
 THRESHOLD = 0.9
+# EM sessions; each trains the comparisons its block does not fix. Names and postcode cover all of them.
+TRAINING_BLOCKS = (("first", "last"), ("postcode",), ("email",), ("dob",))
 
 
 def cleaned(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
@@ -61,17 +63,19 @@ def run(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
     """(record_id, cluster) for every record, as Splink clusters them."""
     from splink import DuckDBAPI, Linker, block_on
 
-    logging.getLogger("splink").setLevel(logging.ERROR)
     data = cleaned(records, default_region=default_region)
     columns = data.columns
     db_api = DuckDBAPI()
-    linker = Linker(db_api.register(data.to_arrow()), _settings(columns))
+    linker = Linker(db_api.register(data.to_arrow()), _settings(columns), log_level=logging.WARNING)
     deterministic = [block_on(name) for name in ("email", "phone", "user_id", "national_id") if name in columns]
     linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-    for rule in (("first", "last"), ("postcode",)):
+    for rule in TRAINING_BLOCKS:
         if all(part in columns for part in rule):
-            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+            except ValueError as exc:  # an m probability reached 0 on this block: train on the others
+                logging.getLogger(__name__).warning("Splink EM on %s failed: %s", rule, exc)
     pairs = linker.inference.predict(threshold_match_probability=THRESHOLD)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pairs, THRESHOLD)
     found = pl.from_arrow(clusters.as_duckdbpyrelation().select("unique_id, cluster_id").arrow())

@@ -46,6 +46,7 @@ def identity_resolve(
             default_region=options.default_region,
             build_id="file",
             match_threshold=threshold if threshold is not None else options.match_threshold,
+            limits=options.per_customer_limits,
         )
     result = assignments(records, resolution.membership)
     output_path.parent.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,19 @@ class IdentitySettings(BaseModel):
     match_threshold: float = Field(
         0.99, gt=0, lt=1, description="match probability at or above which two named records are linked"
     )
+    per_customer_limits: dict[str, int] = Field(
+        default_factory=lambda: {"loyalty_id": 1, "device_id": 3},
+        description="most values of an identifier kind one customer holds; more part the customer",
+    )
+
+    @field_validator("per_customer_limits")
+    @classmethod
+    def _known_kinds(cls, limits: dict[str, int]) -> dict[str, int]:
+        kinds = {"email", "phone", "loyalty_id", "user_id", "device_id", "marketplace_buyer_id"}
+        unknown = sorted(set(limits) - kinds)
+        if unknown or any(limit < 1 for limit in limits.values()):
+            raise ValueError(f"kinds must be among {sorted(kinds)} with limits >= 1; got {limits}")
+        return limits
 
 
 class ApiSettings(BaseModel):

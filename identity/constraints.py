@@ -10,7 +10,7 @@ or whose attributes disagree by more than `conflict_bits`) and from manual canno
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -22,6 +22,8 @@ from identity.match import Matcher
 
 CONFLICT_BITS = -10.0
 """Two records whose attributes weigh this much against a match (in bits) are two people."""
+PER_CUSTOMER_LIMITS = {"loyalty_id": 1, "device_id": 3}
+"""How many values of a kind one customer may hold: one loyalty card, a few devices."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,27 @@ def data_constraints(
             found.append(CannotLink(left, right, "household"))
         elif weight <= conflict_bits:
             found.append(CannotLink(left, right, f"attributes_disagree_{weight:.0f}_bits"))
+    return found
+
+
+def limit_constraints(graph: nx.Graph, limits: Mapping[str, int]) -> list[CannotLink]:
+    """Cannot-links between records carrying different values of a kind a customer holds few of.
+
+    A person has one loyalty card: a component holding two is two people joined by something
+    weaker (a family phone typed at the till). When a component holds more values of a kind than
+    its limit allows, each pair of values is parted (between the first records carrying them).
+    """
+    found: list[CannotLink] = []
+    for component in nx.connected_components(graph):
+        by_kind: dict[str, list[tuple[str, str, str]]] = {}
+        for node in component:
+            if node[0] == "identifier" and node[1] in limits:
+                by_kind.setdefault(node[1], []).append(node)
+        for kind, nodes in by_kind.items():
+            if len(nodes) > limits[kind]:
+                carriers = [min(other[1] for other in graph[node]) for node in sorted(nodes)]
+                reason = f"more_than_{limits[kind]}_{kind}"
+                found.extend(CannotLink(a, b, reason) for a, b in combinations(carriers, 2) if a != b)
     return found
 
 

@@ -116,17 +116,47 @@ def untrusted_identifiers(
     return reasons
 
 
-def build_graph(record_ids: Iterable[str], identifiers: pl.DataFrame, excluded: Iterable[IdentifierNode]) -> nx.Graph:
-    """Records and trusted identifiers, an edge wherever a record carries an identifier."""
+def household_identifiers(named: pl.DataFrame, identifiers: pl.DataFrame) -> set[IdentifierNode]:
+    """E-mails and phones of people who share their address with clearly different people.
+
+    `named` is the matcher's frame (normalised first, last, street, postcode per named record). A
+    family's e-mail or phone says which household, not which member: on a record that carries no
+    name (a guest checkout, a till receipt) it must not pick a member.
+    """
+    at_address = named.filter(pl.all_horizontal(pl.col("first", "street", "postcode").is_not_null()))
+    grouped = at_address.group_by("street", "postcode").agg(pl.struct("first", "last").unique(), pl.col("record_id"))
+    members: list[str] = []
+    for names, record_ids in grouped.filter(pl.col("first").list.len() > 1).select("first", "record_id").iter_rows():
+        if count_people([(n["first"], n["last"] or "") for n in names]) > 1:
+            members.extend(record_ids)
+    carried = identifiers.filter(pl.col("record_id").is_in(members) & pl.col("kind").is_in(("email", "phone")))
+    return {identifier_node(kind, value) for kind, value in carried.select("kind", "value").unique().iter_rows()}
+
+
+def build_graph(
+    record_ids: Iterable[str],
+    identifiers: pl.DataFrame,
+    excluded: Iterable[IdentifierNode],
+    *,
+    household: Set[IdentifierNode] = frozenset(),
+    named: Set[str] = frozenset(),
+) -> nx.Graph:
+    """Records and trusted identifiers, an edge wherever a record carries an identifier.
+
+    `household` identifiers link named records only (see `household_identifiers`).
+    """
     graph = nx.Graph()
     graph.add_nodes_from(record_node(r) for r in record_ids)
     skip = set(excluded)
+    edges = []
     for record_id, kind, value in identifiers.select("record_id", "kind", "value").iter_rows():
         node = identifier_node(kind, value)
-        if node not in skip:
-            graph.add_edge(
-                record_node(record_id), node, rule=f"exact:{kind}", capacity=CUT_COST.get(kind, DEFAULT_CUT_COST)
-            )
+        if node in skip or (node in household and record_id not in named):
+            continue
+        edges.append(
+            (record_node(record_id), node, {"rule": f"exact:{kind}", "capacity": CUT_COST.get(kind, DEFAULT_CUT_COST)})
+        )
+    graph.add_edges_from(edges)
     return graph
 
 

@@ -66,6 +66,7 @@ def run_identity(
         default_region=options.default_region,
         build_id=build_id,
         match_threshold=options.match_threshold,
+        limits=options.per_customer_limits,
     )
     props = {PROP_BUILD_ID: build_id, PROP_INPUTS: inputs}
     write.replace_all(lake.table(tables.CUSTOMERS), resolution.customers.to_arrow(), properties=props)

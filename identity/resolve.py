@@ -16,19 +16,28 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
 import polars as pl
 
-from identity.constraints import CONFLICT_BITS, CannotLink, cuts_frame, data_constraints, enforce
+from identity.constraints import (
+    CONFLICT_BITS,
+    PER_CUSTOMER_LIMITS,
+    CannotLink,
+    cuts_frame,
+    data_constraints,
+    enforce,
+    limit_constraints,
+)
 from identity.graph import (
     IdentifierNode,
     add_match_edges,
     build_graph,
     customer_components,
     customer_records,
+    household_identifiers,
     identifiers_of,
     untrusted_identifiers,
 )
@@ -72,16 +81,23 @@ def resolve(
     match_threshold: float = MATCH_THRESHOLD,
     conflict_bits: float = CONFLICT_BITS,
     cannot_links: Sequence[CannotLink] = (),
+    limits: Mapping[str, int] = PER_CUSTOMER_LIMITS,
 ) -> Resolution:
     """Resolve records (see `identity.records`) into customers; see the module docstring."""
     untrusted = untrusted_identifiers(records, identifiers, max_people=max_people)
-    graph = build_graph(records["record_id"].unique().to_list(), identifiers, untrusted)
     matcher = Matcher.fit(records, default_region=default_region)
+    household = household_identifiers(matcher.frame, identifiers)
+    graph = build_graph(
+        records["record_id"].unique().to_list(), identifiers, untrusted, household=household, named=matcher.named
+    )
     matches = matcher.matches(match_threshold)
     add_match_edges(graph, matches)
     crowded = [c for c in nx.connected_components(graph) if _named_count(c, matcher) > 1]
     chains = nx.Graph([(a, b) for a, b, rule in graph.edges(data="rule") if rule == "probabilistic"])
-    found = data_constraints(crowded, matcher, chains, conflict_bits=conflict_bits)
+    found = [
+        *limit_constraints(graph, limits),
+        *data_constraints(crowded, matcher, chains, conflict_bits=conflict_bits),
+    ]
     keyed = customer_records(graph)  # before cuts: a record cut loose stays a customer of its own
     cuts = enforce(graph, [*cannot_links, *found])
     sources = dict(zip(records["record_id"].to_list(), records["source"].to_list(), strict=False))

@@ -62,3 +62,9 @@ def test_malformed_json_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("C360_API_KEYS", "{not json")
     with pytest.raises(ConfigurationError, match="C360_API_KEYS|api_keys"):
         load_settings()
+
+
+def test_per_customer_limits_name_known_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("C360_IDENTITY__PER_CUSTOMER_LIMITS", '{"loyalty_id": 1, "shoe_size": 2}')
+    with pytest.raises(ConfigurationError, match="PER_CUSTOMER_LIMITS"):
+        load_settings()

@@ -47,20 +47,53 @@ def test_a_manual_cannot_link_splits_a_customer_and_keeps_the_rest_linked() -> N
     assert split.cuts.select("reason", "rule").rows() == [("manual", "exact:phone")]
 
 
-def test_two_accounts_joined_by_a_guest_order_are_parted_when_they_are_two_people() -> None:
-    """A household e-mail typed at a guest checkout carries no name; the accounts do, and disagree."""
-    rows = [
+def kellys(michael_street: str | None) -> pl.DataFrame:
+    """Two accounts of one family, and a guest order with the family e-mail and Michael's phone."""
+    return records([
         {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "email": "kellys@x.com",
          "first_name": "Katherine", "last_name": "Kelly", "street": "1 Elm St", "postcode": "10001"},
         {"record_id": "users:2", "source": "users", "record_key": "2", "user_id": "2", "phone": "+14155550102",
-         "first_name": "Michael", "last_name": "Kelly", "street": "1 Elm St", "postcode": "10001"},
+         "first_name": "Michael", "last_name": "Kelly", "street": michael_street, "postcode": "10001"},
         {"record_id": "orders:9", "source": "orders", "record_key": "o9", "email": "kellys@x.com",
          "phone": "+14155550102"},
-    ]  # fmt: skip
-    frame = records(rows)
-    resolution = resolve(frame, identifiers(frame, default_region="US"), max_people=3, default_region="US",
-                         build_id="b")  # fmt: skip
+    ])  # fmt: skip
+
+
+def resolve_all(frame: pl.DataFrame):  # type: ignore[no-untyped-def]
+    return resolve(frame, identifiers(frame, default_region="US"), max_people=3, default_region="US", build_id="b")
+
+
+def test_two_accounts_joined_by_a_guest_order_are_parted_when_they_are_two_people() -> None:
+    """The guest order carries no name; the accounts do, and are two members of one family."""
+    resolution = resolve_all(kellys(michael_street=None))
     groups = partition(resolution)
     assert len(groups) == 2 and not any({"1", "2"} <= group for group in groups)
     assert resolution.cuts["reason"].unique().to_list() == ["household"]
     assert resolution.membership.filter(pl.col("record_id") == "orders:9").height == 1, "the order stays somewhere"
+
+
+def test_a_family_e_mail_does_not_pick_a_member_for_a_nameless_order() -> None:
+    """Both accounts at one address with different first names: their e-mail and phone name the household.
+
+    Either member could have placed the order, so it is attributed to neither.
+    """
+    resolution = resolve_all(kellys(michael_street="1 Elm St"))
+    assert partition(resolution) == {frozenset({"1"}), frozenset({"2"})}
+    assert resolution.cuts.is_empty()
+
+
+def test_a_customer_holding_two_loyalty_cards_is_two_people() -> None:
+    """A family phone typed at the till joins a member's till orders to another member's account."""
+    frame = records([
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "loyalty_id": "LOY-000111",
+         "phone": "+14155550103"},
+        {"record_id": "orders:1", "source": "orders", "record_key": "o1", "loyalty_id": "LOY-000222",
+         "phone": "+14155550103"},
+        {"record_id": "orders:2", "source": "orders", "record_key": "o2", "loyalty_id": "LOY-000222"},
+    ])  # fmt: skip
+    found = identifiers(frame, default_region="US")
+    resolution = resolve(frame, found, max_people=3, default_region="US", build_id="b")
+    assert partition(resolution) == {frozenset({"1"}), frozenset({"o1", "o2"})}
+    assert resolution.cuts.select("reason", "rule").rows() == [("more_than_1_loyalty_id", "exact:phone")]
+    unlimited = resolve(frame, found, max_people=3, default_region="US", build_id="b", limits={})
+    assert partition(unlimited) == {frozenset({"1", "o1", "o2"})}
