@@ -21,7 +21,7 @@ Similarity = Callable[..., float]
 
 
 def _similarity(scorer: Similarity, left: list[str], right: list[str]) -> np.ndarray:
-    return process.cpdist(left, right, scorer=scorer, workers=1)
+    return process.cpdist(left, right, scorer=scorer, workers=-1)
 
 
 @dataclass(frozen=True)

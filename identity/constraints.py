@@ -17,7 +17,7 @@ from itertools import combinations
 import networkx as nx
 import polars as pl
 
-from identity.graph import record_node
+from identity.graph import Node, edge_capacity, edge_rule, record_node
 from identity.match import Matcher
 
 CONFLICT_BITS = -10.0
@@ -44,7 +44,7 @@ class Cut:
 
 
 def data_constraints(
-    components: Iterable[set[object]], matcher: Matcher, match_graph: nx.Graph, *, conflict_bits: float = CONFLICT_BITS
+    components: Iterable[set[Node]], matcher: Matcher, match_graph: nx.Graph, *, conflict_bits: float = CONFLICT_BITS
 ) -> list[CannotLink]:
     """Cannot-links between named records of one component that are clearly different people.
 
@@ -55,7 +55,7 @@ def data_constraints(
     pairs: list[tuple[str, str]] = []
     chained = {node: i for i, chain in enumerate(nx.connected_components(match_graph)) for node in chain}
     for component in components:
-        named = sorted(node[1] for node in component if node[0] == "record" and node[1] in matcher.named)  # type: ignore[index]
+        named = sorted(node[1] for node in component if node[0] == "record" and node[1] in matcher.named)
         pairs.extend(
             (a, b)
             for a, b in combinations(named, 2)
@@ -74,7 +74,7 @@ def data_constraints(
     return found
 
 
-def limit_constraints(graph: nx.Graph, limits: Mapping[str, int]) -> list[CannotLink]:
+def limit_constraints(graph: nx.Graph, components: Iterable[set[Node]], limits: Mapping[str, int]) -> list[CannotLink]:
     """Cannot-links between records carrying different values of a kind a customer holds few of.
 
     A person has one loyalty card: a component holding two is two people joined by something
@@ -82,8 +82,8 @@ def limit_constraints(graph: nx.Graph, limits: Mapping[str, int]) -> list[Cannot
     its limit allows, each pair of values is parted (between the first records carrying them).
     """
     found: list[CannotLink] = []
-    for component in nx.connected_components(graph):
-        by_kind: dict[str, list[tuple[str, str, str]]] = {}
+    for component in components:
+        by_kind: dict[str, list[Node]] = {}
         for node in component:
             if node[0] == "identifier" and node[1] in limits:
                 by_kind.setdefault(node[1], []).append(node)
@@ -102,10 +102,12 @@ def enforce(graph: nx.Graph, constraints: Iterable[CannotLink]) -> list[Cut]:
         a, b = record_node(constraint.left), record_node(constraint.right)
         if a not in graph or b not in graph or not nx.has_path(graph, a, b):
             continue
-        component = graph.subgraph(nx.node_connected_component(graph, a))
+        component = nx.Graph()
+        for u, v in graph.subgraph(nx.node_connected_component(graph, a)).edges:
+            component.add_edge(u, v, capacity=edge_capacity(graph, u, v))
         _, (side, _) = nx.minimum_cut(component, a, b, capacity="capacity")
         removed = [(u, v) for u, v in component.edges if (u in side) != (v in side)]
-        cuts.append(Cut(constraint, tuple((u, v, graph.edges[u, v]["rule"]) for u, v in removed)))
+        cuts.append(Cut(constraint, tuple((u, v, edge_rule(graph, u, v)) for u, v in removed)))
         graph.remove_edges_from(removed)
     return cuts
 

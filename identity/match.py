@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,7 @@ from identity.normalize import (
     normalize_phone,
     normalize_postcode,
 )
+from identity.records import map_distinct
 
 MATCH_COLUMNS = ("first", "last", "dob", "street", "city", "postcode", "phone", "email", "national_id")
 BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
@@ -62,16 +63,9 @@ TRAINING_RULES: tuple[tuple[str, ...], ...] = (
 # Blocking keys derived from several comparison columns.
 _COVERS = {"names": ("first", "last")}
 MAX_BLOCK = 400
-U_SAMPLE_PAIRS = 100_000
+U_SAMPLE_PAIRS = 30000
 EM_ITERATIONS = 40
 _FLOOR = 1e-6
-
-
-def _mapped(values: pl.Series, function: Callable[[str], str | None]) -> pl.Series:
-    """Apply `function` once per distinct value (normalising is the slow part)."""
-    distinct = values.drop_nulls().unique().to_list()
-    table = {value: function(value) for value in distinct}
-    return values.replace_strict(table, default=None, return_dtype=pl.String)
 
 
 def _email(value: str) -> str | None:
@@ -119,15 +113,15 @@ def normalised(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
         pl.DataFrame(
             {
                 "record_id": latest["record_id"],
-                "first": _mapped(_column(latest, "first_name"), canonical_first_name),
-                "last": _mapped(_column(latest, "last_name"), normalize_name),
+                "first": map_distinct(_column(latest, "first_name"), canonical_first_name),
+                "last": map_distinct(_column(latest, "last_name"), normalize_name),
                 "dob": _column(latest, "dob"),
-                "street": _mapped(_column(latest, "street"), normalize_street),
-                "city": _mapped(_column(latest, "city"), normalize_name),
-                "postcode": _mapped(postcodes, lambda v: normalize_postcode(*v.split("|", 1))),
-                "phone": _mapped(_column(latest, "phone"), phone),
-                "email": _mapped(_column(latest, "email"), _email),
-                "national_id": _mapped(_column(latest, "national_id"), _national_id),
+                "street": map_distinct(_column(latest, "street"), normalize_street),
+                "city": map_distinct(_column(latest, "city"), normalize_name),
+                "postcode": map_distinct(postcodes, lambda v: normalize_postcode(*v.split("|", 1))),
+                "phone": map_distinct(_column(latest, "phone"), phone),
+                "email": map_distinct(_column(latest, "email"), _email),
+                "national_id": map_distinct(_column(latest, "national_id"), _national_id),
             }
         )
         .with_columns(_names_key())
@@ -185,7 +179,7 @@ def _align_names(left: pl.DataFrame, right: pl.DataFrame) -> pl.DataFrame:
         rows = np.flatnonzero(both)
         if len(rows):
             out[rows] = process.cpdist(
-                a.gather(rows).to_list(), b.gather(rows).to_list(), scorer=JaroWinkler.normalized_similarity, workers=1
+                a.gather(rows).to_list(), b.gather(rows).to_list(), scorer=JaroWinkler.normalized_similarity, workers=-1
             )
         return out
 
@@ -209,6 +203,10 @@ class MatchModel:
 
     def weights(self) -> list[np.ndarray]:
         """log2(m/u) per comparison level: the evidence each level adds."""
+        return self._weights
+
+    @functools.cached_property
+    def _weights(self) -> list[np.ndarray]:
         return [np.log2(np.maximum(m, _FLOOR) / np.maximum(u, _FLOOR)) for m, u in zip(self.m, self.u, strict=True)]
 
     def match_weight(self, levels: np.ndarray) -> np.ndarray:
@@ -220,15 +218,15 @@ class MatchModel:
             total[present] += weights[column[present]]
         return total
 
-    def explain(self, levels: np.ndarray) -> str:
-        """One pair's evidence: 'first=exact(+6.1) last=else(-4.0) ...' (missing sides left out)."""
-        weights = self.weights()
-        parts = []
-        for k, comparison in enumerate(self.comparisons):
-            level = int(levels[k])
-            if level != NULL_LEVEL:
-                parts.append(f"{comparison.column}={comparison.labels[level]}({weights[k][level]:+.1f})")
-        return " ".join(parts)
+    def explain(self, levels: np.ndarray) -> list[str]:
+        """Each pair's evidence: 'first=exact(+6.1) last=else(-4.0) ...' (missing sides left out)."""
+        # One text per comparison level, the missing level (-1) indexing the trailing empty text.
+        texts = [
+            [f"{c.column}={label}({weight:+.1f})" for label, weight in zip(c.labels, w, strict=True)] + [""]
+            for c, w in zip(self.comparisons, self.weights(), strict=True)
+        ]
+        columns = [[texts[k][level] for level in levels[:, k].tolist()] for k in range(len(texts))]
+        return [" ".join(part for part in row if part) for row in zip(*columns, strict=True)]
 
 
 def probability(match_weight: np.ndarray) -> np.ndarray:
@@ -254,13 +252,11 @@ def estimate_u(
             continue
         counts = values.value_counts()["count"].to_numpy().astype(float)
         exact = float((counts * (counts - 1)).sum() / (len(values) * (len(values) - 1)))
-        texts = values.to_list()
-        left = rng.integers(0, len(texts), size=sample_pairs)
-        right = rng.integers(0, len(texts), size=sample_pairs)
-        pairs = [
-            (texts[a], texts[b]) for a, b in zip(left.tolist(), right.tolist(), strict=True) if texts[a] != texts[b]
-        ]
-        levels = comparison.inexact_levels([a for a, _ in pairs], [b for _, b in pairs])
+        texts = values.to_numpy().astype(object)
+        left = texts[rng.integers(0, len(texts), size=sample_pairs)]
+        right = texts[rng.integers(0, len(texts), size=sample_pairs)]
+        unequal = left != right
+        levels = comparison.inexact_levels(left[unequal].tolist(), right[unequal].tolist())
         inexact = np.bincount(levels, minlength=size)[1:] + 1.0
         found.append(np.concatenate([[exact], (1.0 - exact) * inexact / inexact.sum()]))
     return found
@@ -354,6 +350,7 @@ class Matcher:
     frame: pl.DataFrame  # match_frame of the records
     model: MatchModel
     candidates: pl.DataFrame  # left, right rows from blocking
+    levels: np.ndarray  # the candidates' level matrix
 
     @classmethod
     def fit(
@@ -369,8 +366,9 @@ class Matcher:
         u = estimate_u(frame, comparisons)
         model = MatchModel(tuple(comparisons), estimate_m(frame, u, comparisons, max_block=max_block), u, prior=0.5)
         candidates = candidate_pairs(frame, max_block=max_block)
-        model.prior = estimate_prior(pair_levels(frame, candidates, comparisons), model, len(frame))
-        return cls(frame, model, candidates)
+        levels = pair_levels(frame, candidates, comparisons)
+        model.prior = estimate_prior(levels, model, len(frame))
+        return cls(frame, model, candidates, levels)
 
     @functools.cached_property
     def named(self) -> frozenset[str]:
@@ -382,7 +380,7 @@ class Matcher:
 
         Columns: left_id, right_id, match_weight, probability, evidence.
         """
-        levels = pair_levels(self.frame, self.candidates, self.model.comparisons)
+        levels = self.levels
         weight = self.model.match_weight(levels)
         keep = np.flatnonzero((probability(weight) >= threshold) & ~self.household(levels))
         ids = self.frame["record_id"]
@@ -392,7 +390,7 @@ class Matcher:
                 "right_id": ids.gather(self.candidates["right"].gather(keep)),
                 "match_weight": weight[keep],
                 "probability": probability(weight[keep]),
-                "evidence": [self.model.explain(levels[i]) for i in keep],
+                "evidence": self.model.explain(levels[keep]),
             },
             schema={"left_id": pl.String, "right_id": pl.String, "match_weight": pl.Float64,
                     "probability": pl.Float64, "evidence": pl.String},

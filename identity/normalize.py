@@ -70,6 +70,10 @@ _US_ZIP: Final = re.compile(r"(\d{3,5})(?:[\s-]*\d{4})?")
 _GB_POSTCODE: Final = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}")
 _COUNTRY_ALIASES: Final[Mapping[str, str]] = {"USA": "US", "UK": "GB"}
 _MIN_RUN: Final = 7
+_SEPARATORS: Final = re.compile(r"[\s\-.()]")
+_DIGITS: Final = re.compile(r"\+?\d+")
+_NANP: Final = re.compile(r"(?:\+?1)?([2-9]\d{9})")
+_NANP_REGIONS: Final = frozenset({"US", "CA"})
 
 
 def _text(value: str | None) -> str | None:
@@ -92,8 +96,12 @@ def normalize_email(value: str | None) -> str | None:
         a plausible address (not exactly one ``@``, empty local part, dotless domain, inner spaces).
     """
     text = _text(value)
-    if text is None:
-        return None
+    return None if text is None else _canonical_email(text)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _canonical_email(text: str) -> str | None:
+    """`normalize_email` of a stripped value; cached, as resolution meets each address many times."""
     text = unicodedata.normalize("NFKC", text.lower())
     if text.count("@") != 1 or any(ch.isspace() or not ch.isprintable() for ch in text):
         return None
@@ -132,7 +140,24 @@ def normalize_phone(value: str | None, default_region: str = "US") -> str | None
         (extensions dropped); None otherwise.
     """
     text = _text(value)
-    return None if text is None else _e164(text, default_region.strip().upper())
+    if text is None:
+        return None
+    region = default_region.strip().upper()
+    return _e164(_layout_free(text, region), region)
+
+
+def _layout_free(text: str, region: str) -> str:
+    """One spelling per number for the parser's cache: "(415) 555-0134" and "1-415-555-0134" -> "+14155550134".
+
+    Only separators go (spaces, dashes, dots, parentheses), and a bare North American number gets
+    its "+1"; anything else (letters, extensions, other prefixes) is parsed as typed.
+    """
+    compact = _SEPARATORS.sub("", text)
+    if not _DIGITS.fullmatch(compact):
+        return text
+    if region in _NANP_REGIONS and (nanp := _NANP.fullmatch(compact)):
+        return "+1" + nanp.group(1)
+    return compact
 
 
 @functools.lru_cache(maxsize=1 << 18)
@@ -350,6 +375,7 @@ def is_junk(
     return False
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def _is_junk_phone(e164: str) -> bool:
     """One repeated digit (8888888888) or a digit run (1234567890, 9876543210, +1 2345678901)."""
     digits = e164.lstrip("+")
@@ -376,3 +402,9 @@ def _is_digit_run(digits: str) -> bool:
 def _is_junk_loyalty_id(loyalty_id: str) -> bool:
     """Nothing but zeros after the letter prefix: LOY-000000."""
     return re.fullmatch(r"(?:[A-Z]+-?)?0[0-]*", loyalty_id) is not None
+
+
+def clear_caches() -> None:
+    """Forget every value normalised so far (a benchmark times cold runs; a long-lived process may trim memory)."""
+    for cached in (_e164, _canonical_email, _is_junk_phone):
+        cached.cache_clear()

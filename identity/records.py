@@ -12,14 +12,17 @@ from functools import lru_cache
 import polars as pl
 import pyarrow as pa
 
-from identity.address import name_address_key
+from identity.address import normalize_street
 from identity.normalize import (
+    canonical_first_name,
     is_relay_email,
     normalize_device_id,
     normalize_email,
     normalize_identifier,
     normalize_loyalty_id,
+    normalize_name,
     normalize_phone,
+    normalize_postcode,
     normalize_user_id,
 )
 from lakehouse.query import to_frame
@@ -125,12 +128,23 @@ def identifiers(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
 
 def _name_address(records: pl.DataFrame) -> pl.DataFrame:
     """The `name_address` identifier of records that carry a full name and a full address."""
-    columns = ("first_name", "last_name", "street", "postcode", "country")
-    rows = records.select("record_id", *columns).filter(pl.all_horizontal(pl.col(list(columns[:4])).is_not_null()))
-    keys = [name_address_key(*row[1:]) for row in rows.iter_rows()]
-    return rows.select("record_id").with_columns(
-        pl.Series("value", keys, pl.String), pl.lit(NAME_ADDRESS).alias("kind")
-    )
+    rows = records.filter(pl.all_horizontal(pl.col("first_name", "last_name", "street", "postcode").is_not_null()))
+    postcodes = rows.select(pl.concat_str("postcode", pl.col("country").fill_null(""), separator="|")).to_series()
+    parts = [
+        map_distinct(rows["first_name"].cast(pl.String), canonical_first_name),
+        map_distinct(rows["last_name"].cast(pl.String), normalize_name),
+        map_distinct(rows["street"].cast(pl.String), normalize_street),
+        map_distinct(postcodes, lambda v: normalize_postcode(*v.split("|", 1))),
+    ]
+    key = pl.concat_str(parts, separator="|")  # null when any part normalises to nothing
+    return rows.select("record_id", key.alias("value"), pl.lit(NAME_ADDRESS).alias("kind"))
+
+
+def map_distinct(values: pl.Series, function: Callable[[str], str | None]) -> pl.Series:
+    """Apply `function` once per distinct value (normalising is the slow part of resolution)."""
+    distinct = values.drop_nulls().unique().to_list()
+    table = {value: function(value) for value in distinct}
+    return values.replace_strict(table, default=None, return_dtype=pl.String)
 
 
 def _cached(function: Callable[[str], str | None]) -> Callable[[str], str | None]:

@@ -26,6 +26,7 @@ from identity.constraints import (
     CONFLICT_BITS,
     PER_CUSTOMER_LIMITS,
     CannotLink,
+    Cut,
     cuts_frame,
     data_constraints,
     enforce,
@@ -33,12 +34,14 @@ from identity.constraints import (
 )
 from identity.graph import (
     IdentifierNode,
+    Node,
     add_match_edges,
     build_graph,
     customer_components,
     customer_records,
     household_identifiers,
     identifiers_of,
+    record_node,
     untrusted_identifiers,
 )
 from identity.match import Matcher
@@ -92,25 +95,17 @@ def resolve(
     )
     matches = matcher.matches(match_threshold)
     add_match_edges(graph, matches)
-    crowded = [c for c in nx.connected_components(graph) if _named_count(c, matcher) > 1]
-    chains = nx.Graph([(a, b) for a, b, rule in graph.edges(data="rule") if rule == "probabilistic"])
+    components = list(nx.connected_components(graph))
+    crowded = [c for c in components if _named_count(c, matcher) > 1]
+    chains = nx.Graph(zip(map(record_node, matches["left_id"]), map(record_node, matches["right_id"]), strict=True))
     found = [
-        *limit_constraints(graph, limits),
+        *limit_constraints(graph, components, limits),
         *data_constraints(crowded, matcher, chains, conflict_bits=conflict_bits),
     ]
     keyed = customer_records(graph)  # before cuts: a record cut loose stays a customer of its own
     cuts = enforce(graph, [*cannot_links, *found])
-    sources = dict(zip(records["record_id"].to_list(), records["source"].to_list(), strict=False))
-    assigned: list[tuple[str, str, float]] = []
-    kept: list[tuple[str, str, str]] = []
-    for component in customer_components(graph, matcher.named | keyed):
-        record_ids = [node[1] for node in component if node[0] == "record"]
-        customer_id = customer_id_for(_anchor(record_ids, sources))
-        assigned.extend((record_id, customer_id, _confidence(graph, record_id)) for record_id in record_ids)
-        kept.extend((customer_id, kind, value) for kind, value in identifiers_of(component))
-    member_frame = pl.DataFrame(
-        assigned, schema={"record_id": pl.String, "customer_id": pl.String, "confidence": pl.Float64}, orient="row"
-    )
+    held = customer_components(_after_cuts(graph, components, cuts), matcher.named | keyed)
+    member_frame, kept = _membership(graph, held, records)
     members = records.join(member_frame.drop("confidence"), on="record_id", how="inner")
     customers = _customers(members, default_region=default_region, build_id=build_id)
     shared = _shared_links(identifiers, member_frame, untrusted)
@@ -118,14 +113,40 @@ def resolve(
     return Resolution(customers, links, untrusted, member_frame, matches, cuts_frame(cuts), graph)
 
 
-def _named_count(component: set[object], matcher: Matcher) -> int:
-    return sum(1 for node in component if node[0] == "record" and node[1] in matcher.named)  # type: ignore[index,misc]
+def _after_cuts(graph: nx.Graph, components: list[set[Node]], cuts: list[Cut]) -> list[set[Node]]:
+    """The components once cuts are made: those a cut touched are recomputed, the rest kept."""
+    touched = {node for cut in cuts for u, v, _ in cut.edges for node in (u, v)}
+    if not touched:
+        return components
+    kept = [c for c in components if touched.isdisjoint(c)]
+    redone = set().union(*(c for c in components if not touched.isdisjoint(c)))
+    return kept + list(nx.connected_components(graph.subgraph(redone)))
+
+
+def _membership(
+    graph: nx.Graph, components: list[set[Node]], records: pl.DataFrame
+) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
+    """(record_id, customer_id, confidence) of every record in a customer, and each customer's identifiers."""
+    sources = dict(zip(records["record_id"].to_list(), records["source"].to_list(), strict=False))
+    assigned: list[tuple[str, str, float]] = []
+    kept: list[tuple[str, str, str]] = []
+    for component in components:
+        record_ids = [node[1] for node in component if node[0] == "record"]
+        customer_id = customer_id_for(_anchor(record_ids, sources))
+        assigned.extend((record_id, customer_id, _confidence(graph, record_id)) for record_id in record_ids)
+        kept.extend((customer_id, kind, value) for kind, value in identifiers_of(component))
+    schema = {"record_id": pl.String, "customer_id": pl.String, "confidence": pl.Float64}
+    return pl.DataFrame(assigned, schema=schema, orient="row"), kept
+
+
+def _named_count(component: set[Node], matcher: Matcher) -> int:
+    return sum(1 for node in component if node[0] == "record" and node[1] in matcher.named)
 
 
 def _confidence(graph: nx.Graph, record_id: str) -> float:
     """1.0 for a record held by an identifier (or alone); else its best probabilistic match."""
-    edges = graph.edges(("record", record_id), data=True)
-    chances = [data.get("probability", 1.0) for _, _, data in edges]
+    links = graph[record_node(record_id)]
+    chances = [data.get("probability", 1.0) for data in links.values()]
     return max(chances, default=1.0)
 
 

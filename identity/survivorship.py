@@ -12,7 +12,7 @@ import json
 import polars as pl
 
 from identity.normalize import is_relay_email, normalize_phone
-from identity.records import ATTRIBUTES, SOURCE_RANK
+from identity.records import ATTRIBUTES, SOURCE_RANK, map_distinct
 
 RULE = "source_priority_then_most_recent"
 
@@ -32,9 +32,8 @@ def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataF
     long = long.with_columns(pl.col("value").str.strip_chars()).filter(
         pl.col("value").is_not_null() & (pl.col("value") != "")
     )
-    long = long.filter(
-        ~((pl.col("attribute") == "email") & pl.col("value").map_elements(is_relay_email, return_dtype=pl.Boolean))
-    )
+    relay = pl.col("value").str.to_lowercase().str.extract(r"@([^@]+)$").is_in(_relay_domains(long))
+    long = long.filter(~((pl.col("attribute") == "email") & relay.fill_null(False)))
     chosen = (
         long.sort(
             ["customer_id", "attribute", "rank", "seen_at", "record_id"], descending=[False, False, False, True, False]
@@ -52,15 +51,17 @@ def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataF
     for attribute in ATTRIBUTES:
         if attribute not in values.columns:
             values = values.with_columns(pl.lit(None, pl.String).alias(attribute))
-    lineage = chosen.group_by("customer_id").agg(
-        pl.struct("attribute", "record_id")
-        .map_batches(_lineage_json, return_dtype=pl.String, returns_scalar=True)
-        .alias("lineage")
+    entry = pl.format('{}: {{"record": {}, "rule": "{}"}}', _json("attribute"), _json("record_id"), pl.lit(RULE))
+    lineage = (
+        chosen.sort("customer_id", "attribute")
+        .with_columns(entry.alias("entry"))
+        .group_by("customer_id", maintain_order=True)
+        .agg(pl.concat_str(pl.lit("{"), pl.col("entry").str.join(", "), pl.lit("}")).alias("lineage"))
     )
     return values.join(lineage, on="customer_id", how="left").with_columns(
-        *[pl.col(name).map_elements(display_name, return_dtype=pl.String) for name in ("first_name", "last_name")],
+        *[map_distinct(values[name], display_name) for name in ("first_name", "last_name")],
         pl.col("email").str.to_lowercase(),
-        pl.col("phone").map_elements(lambda p: normalize_phone(p, default_region) or p, return_dtype=pl.String),
+        map_distinct(values["phone"], lambda p: normalize_phone(p, default_region) or p),
         pl.col("dob").str.to_date(strict=False),
     )
 
@@ -70,6 +71,15 @@ def display_name(name: str) -> str:
     return name.title() if name.islower() or name.isupper() else name
 
 
-def _lineage_json(chosen: pl.Series) -> str:
-    entries = {row["attribute"]: {"record": row["record_id"], "rule": RULE} for row in chosen.to_list()}
-    return json.dumps(dict(sorted(entries.items())))
+def _json(column: str) -> pl.Expr:
+    """A text column as a JSON string literal."""
+    return pl.col(column).map_batches(
+        lambda s: pl.Series([json.dumps(v) for v in s.to_list()], dtype=pl.String), return_dtype=pl.String
+    )
+
+
+def _relay_domains(long: pl.DataFrame) -> list[str]:
+    """The e-mail domains present that are marketplace relays (checked once per domain)."""
+    emails = long.filter(pl.col("attribute") == "email")["value"].str.to_lowercase()
+    domains = emails.str.extract(r"@([^@]+)$").drop_nulls().unique().to_list()
+    return [domain for domain in domains if is_relay_email(f"x@{domain}")]

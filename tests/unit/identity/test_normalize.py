@@ -7,6 +7,7 @@ import string
 from collections.abc import Callable
 from decimal import Decimal
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -575,3 +576,26 @@ def test_layouts_of_one_number_normalise_equal(e164: str, data: st.DataObject) -
     separators = data.draw(st.lists(st.sampled_from(["", " ", "-", "."]), min_size=len(national)))
     typed = prefix + "".join(d + s for d, s in zip(national, separators, strict=False))
     assert normalize_phone(typed, region) == e164
+
+
+def _parsed_as_typed(value: str, region: str) -> str | None:
+    """The reference: phonenumbers on the text as typed, no shortcut."""
+    try:
+        number = phonenumbers.parse(value.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not (phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number)):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@pytest.mark.parametrize("region", ["US", "CA", "GB"])
+@pytest.mark.parametrize(
+    "typed",
+    ["(415) 555-0134", "+1 415 555 0134", "415.555.0134", "4155550134", "1-415-555-0134", "415-555-0134",
+     "+44 7400 123456", "07400 123456", "+44 (0)7400 123456", "+447400123456", "1234567890", "11234567890",
+     "+11234567890", "5555555555", "1-800-FLOWERS", "415 555 0134 ext 12", "00 44 7400 123456",
+     "011 44 7400 123456", "+33 1 23 45 67 89", "212 555 01", "(020) 7946 0018"],
+)  # fmt: skip
+def test_the_layout_shortcut_gives_what_parsing_as_typed_gives(typed: str, region: str) -> None:
+    assert normalize_phone(typed, region) == _parsed_as_typed(typed, region)
