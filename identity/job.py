@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from core.config import IdentitySettings
 from identity.records import device_records, identifiers, order_records, user_records
-from identity.resolve import Resolution, resolve
+from identity.resolve import Resolution, renamed, resolve
+from identity.stable import carry_over
 from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import read_arrow, to_frame
@@ -31,6 +32,7 @@ class IdentityReport:
     customers: int
     links: int
     untrusted_identifiers: int
+    id_changes: int = 0
 
 
 def new_build_id(now: datetime | None = None) -> str:
@@ -54,6 +56,12 @@ def load_records(lake: Lake, *, default_region: str) -> tuple[pl.DataFrame, pl.D
     return records, identifiers(records, default_region=default_region)
 
 
+def previous_membership(lake: Lake) -> pl.DataFrame:
+    """(record_id, customer_id) of the last build, from its record links."""
+    links = to_frame(read_arrow(lake.table(tables.IDENTITY_LINKS), row_filter="link_type == 'record'"))
+    return links.select(pl.concat_str("kind", pl.lit(":"), "value").alias("record_id"), "customer_id")
+
+
 def run_identity(
     lake: Lake, options: IdentitySettings, *, build_id: str, inputs: str = ""
 ) -> tuple[IdentityReport, Resolution]:
@@ -68,7 +76,14 @@ def run_identity(
         match_threshold=options.match_threshold,
         limits=options.per_customer_limits,
     )
+    final, changes = carry_over(previous_membership(lake), resolution.membership.select("record_id", "customer_id"))
+    resolution = renamed(resolution, final)
     props = {PROP_BUILD_ID: build_id, PROP_INPUTS: inputs}
+    if not changes.is_empty():
+        stamped = changes.with_columns(
+            pl.lit(build_id).alias("build_id"), pl.lit(datetime.now(UTC)).alias("changed_at")
+        )
+        write.append(lake.table(tables.CUSTOMER_ID_CHANGES), stamped.to_arrow(), properties=props)
     write.replace_all(lake.table(tables.CUSTOMERS), resolution.customers.to_arrow(), properties=props)
     write.replace_all(lake.table(tables.IDENTITY_LINKS), resolution.links.to_arrow(), properties=props)
     report = IdentityReport(
@@ -77,6 +92,7 @@ def run_identity(
         customers=len(resolution.customers),
         links=len(resolution.links),
         untrusted_identifiers=len(resolution.untrusted),
+        id_changes=len(changes),
     )
     logger.info("identity build %s: %s", build_id, report)
     return report, resolution

@@ -113,6 +113,23 @@ def resolve(
     return Resolution(customers, links, untrusted, member_frame, matches, cuts_frame(cuts), graph)
 
 
+def renamed(resolution: Resolution, final: Mapping[str, str]) -> Resolution:
+    """The resolution with each customer id replaced by its final one (see `identity.stable`)."""
+
+    def rename(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(pl.col("customer_id").replace(dict(final)))
+
+    return Resolution(
+        rename(resolution.customers).sort("customer_id"),
+        rename(resolution.links).sort("customer_id", "link_type", "kind", "value"),
+        resolution.untrusted,
+        rename(resolution.membership),
+        resolution.matches,
+        resolution.cuts,
+        resolution.graph,
+    )
+
+
 def _after_cuts(graph: nx.Graph, components: list[set[Node]], cuts: list[Cut]) -> list[set[Node]]:
     """The components once cuts are made: those a cut touched are recomputed, the rest kept."""
     touched = {node for cut in cuts for u, v, _ in cut.edges for node in (u, v)}

@@ -82,4 +82,20 @@ CUSTOMER_METRICS = TableDef(
     layout_rationale="unpartitioned: one row per customer, rebuilt with the identity run.",
 )
 
-GOLD_TABLES = (CUSTOMERS, IDENTITY_LINKS, CUSTOMER_METRICS)
+CUSTOMER_ID_CHANGES = TableDef(
+    layer=Layer.GOLD,
+    name="customer_id_changes",
+    doc="Customer ids that stopped naming their whole cluster at a build: merged into, or split across, others.",
+    columns=(
+        C(1, "build_id", "string", required=True, doc="the build that made the change"),
+        C(2, "old_customer_id", "string", required=True),
+        C(3, "new_customer_id", "string", required=True, doc="where (some of) its records are now"),
+        C(4, "change", "string", required=True, doc="merged or split"),
+        C(5, "records", "long", required=True, doc="how many of its records moved there"),
+        C(6, "changed_at", "timestamptz", required=True),
+    ),
+    sort=("old_customer_id",),
+    layout_rationale="unpartitioned, appended per build: small, read whole to answer for an old id.",
+)
+
+GOLD_TABLES = (CUSTOMERS, IDENTITY_LINKS, CUSTOMER_METRICS, CUSTOMER_ID_CHANGES)

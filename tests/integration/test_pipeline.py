@@ -31,7 +31,11 @@ def lake(built: Built) -> Lake:  # type: ignore[misc]
         yield opened
 
 
-@pytest.mark.parametrize("definition", ALL_TABLES, ids=lambda t: t.full_name)
+# Id changes need a previous build: that table is read back by test_identity_ids.py.
+LOADED = [t for t in ALL_TABLES if t is not tables.CUSTOMER_ID_CHANGES]
+
+
+@pytest.mark.parametrize("definition", LOADED, ids=lambda t: t.full_name)
 def test_every_table_is_readable_by_duckdb_iceberg_scan(lake: Lake, definition) -> None:  # type: ignore[no-untyped-def]
     table = lake.table(definition)
     con = duckdb_with_iceberg()
@@ -154,9 +158,13 @@ def test_profiles_found_by_email_show_that_persons_web_till_and_marketplace_orde
 def test_a_second_run_changes_no_table(built: Built, lake: Lake) -> None:
     from pipeline import run_pipeline
 
-    before = {t.full_name: lake.table(t).current_snapshot().snapshot_id for t in ALL_TABLES}  # type: ignore[union-attr]
+    def snapshots() -> dict[str, int | None]:
+        """Current snapshot of each table; None for one never written (no customer id changed yet)."""
+        return {t.full_name: getattr(lake.table(t).current_snapshot(), "snapshot_id", None) for t in ALL_TABLES}
+
+    before = snapshots()
     report = run_pipeline(built.settings, SAMPLE_DIR, now=BUILD_TIME)
-    after = {t.full_name: lake.table(t).current_snapshot().snapshot_id for t in ALL_TABLES}  # type: ignore[union-attr]
+    after = snapshots()
     assert after == before, "no table, gold included, takes a new snapshot"
     assert report.identity is None and report.profiles is None
     assert all(not run.batches for run in report.load), "every file is recognised as landed already"
