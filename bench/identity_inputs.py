@@ -30,14 +30,33 @@ def generated(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("updated_at").alias("seen_at"),
         "email", "phone", "loyalty_id", "user_id", "device_id",
     )  # fmt: skip
-    records = pl.concat([users, orders, _marketplace(folder / "marketplace_orders.jsonl")], how="diagonal")
     truth = pl.read_csv(folder / "truth" / "records.csv", infer_schema=False).select(
         pl.concat_str(pl.col("source").replace({"marketplace_orders": "marketplace"}), pl.lit(":"), "record_key").alias(
             "record_id"
         ),
         pl.col("person_id").alias("person"),
     )
-    return records, truth
+    devices, device_truth = _devices(folder / "events.jsonl", truth)
+    records = pl.concat([users, orders, _marketplace(folder / "marketplace_orders.jsonl"), devices], how="diagonal")
+    return records, pl.concat([truth.filter(~pl.col("record_id").str.starts_with("events:")), device_truth])
+
+
+def _devices(path: Path, truth: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One record per (device, account) pair seen in events, as the lakehouse job builds them.
+
+    Its person is whoever acted in most of those events (a fraudster on a victim's account included).
+    """
+    events = pl.scan_ndjson(path).select("event_id", "device_id", pl.col("user_id").cast(TEXT), "event_ts").collect()
+    events = events.filter(pl.col("device_id").is_not_null()).with_columns(
+        pl.concat_str(pl.lit("devices:"), "device_id", pl.lit("|"), pl.col("user_id").fill_null("anonymous")).alias(
+            "record_id"
+        ),
+        pl.concat_str(pl.lit("events:"), "event_id").alias("event_record"),
+    )
+    people = events.join(truth, left_on="event_record", right_on="record_id")
+    device_truth = people.group_by("record_id").agg(pl.col("person").mode().sort().first())
+    records = events.group_by("record_id", "device_id", "user_id").agg(pl.col("event_ts").max().alias("seen_at"))
+    return records.with_columns(pl.lit("devices").alias("source")).sort("record_id"), device_truth
 
 
 def _marketplace(path: Path) -> pl.DataFrame:

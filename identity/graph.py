@@ -18,6 +18,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from identity.normalize import canonical_first_name, is_junk, normalize_name
+from identity.records import DEVICE_SOURCE
 
 RecordNode = tuple[str, str]  # ("record", record_id)
 IdentifierNode = tuple[str, str, str]  # ("identifier", kind, value)
@@ -116,6 +117,17 @@ def untrusted_identifiers(
     for kind, value, people in _id_people(identifiers).filter(pl.col("id_people") > limits).iter_rows():
         reasons.setdefault(identifier_node(kind, value), f"shared_by_{people}_people")
     return reasons
+
+
+def shared_device_sessions(records: pl.DataFrame, untrusted: Set[IdentifierNode]) -> list[str]:
+    """Device records (a device seen signed in to an account) of devices seen with several accounts.
+
+    Whoever acted there may not be the account holder (a family computer, a device taking over
+    other people's accounts), so such a record joins no customer.
+    """
+    shared = [value for _, kind, value in untrusted if kind == "device_id"]
+    sessions = records.filter((pl.col("source") == DEVICE_SOURCE) & pl.col("device_id").is_in(shared))
+    return sessions["record_id"].unique().to_list()
 
 
 def household_identifiers(named: pl.DataFrame, identifiers: pl.DataFrame) -> set[IdentifierNode]:

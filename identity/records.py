@@ -34,7 +34,9 @@ ATTRIBUTES = ("first_name", "last_name", "email", "phone", "dob", "street", "cit
 MATCH_ONLY = ("national_id",)
 RECORD_COLUMNS = ("record_id", "source", "record_key", "seen_at", *ATTRIBUTES)
 # Lower ranks win survivorship ties and anchor customer ids: an account beats an order beats a device.
-SOURCE_RANK = {"users": 0, "orders": 1, "devices": 2}
+# The source of (device, account) records: a device seen signed in to an account.
+DEVICE_SOURCE = "devices"
+SOURCE_RANK = {"users": 0, "orders": 1, DEVICE_SOURCE: 2}
 
 
 def _text(name: str) -> pl.Expr:
@@ -89,7 +91,7 @@ def device_records(events: pa.Table) -> pl.DataFrame:
     nulls = [pl.lit(None, pl.String).alias(a) for a in ATTRIBUTES if a != "dob"]
     return pairs.select(
         pl.concat_str(pl.lit("devices:"), key).alias("record_id"),
-        pl.lit("devices").alias("source"),
+        pl.lit(DEVICE_SOURCE).alias("source"),
         key.alias("record_key"),
         "seen_at",
         *nulls,

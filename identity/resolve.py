@@ -42,6 +42,7 @@ from identity.graph import (
     household_identifiers,
     identifiers_of,
     record_node,
+    shared_device_sessions,
     untrusted_identifiers,
 )
 from identity.match import Matcher
@@ -88,6 +89,7 @@ def resolve(
 ) -> Resolution:
     """Resolve records (see `identity.records`) into customers; see the module docstring."""
     untrusted = untrusted_identifiers(records, identifiers, max_people=max_people)
+    identifiers = identifiers.filter(~pl.col("record_id").is_in(shared_device_sessions(records, untrusted.keys())))
     matcher = Matcher.fit(records, default_region=default_region)
     household = household_identifiers(matcher.frame, identifiers)
     graph = build_graph(

@@ -170,6 +170,7 @@ def test_a_device_seen_with_two_accounts_links_neither() -> None:
     resolution = run(rows)
     assert len(resolution.customers) == 2
     assert resolution.untrusted[("identifier", "device_id", "d1")] == "shared_by_2_people"
+    assert partition(resolution) == {frozenset({"1"}), frozenset({"2"})}, "whoever used d1 is no one's for sure"
 
 
 def test_a_value_shared_by_more_accounts_than_allowed_is_set_aside() -> None:
