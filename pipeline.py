@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlmodel import Session
+
 from core.config import KafkaSettings, Settings
 from core.db import make_engine
+from identity import overrides
 from identity.job import IdentityReport, new_build_id, run_identity
 from ingest.entities import ALL_ENTITIES, EVENTS
 from ingest.replay_events import send_lines
@@ -87,13 +90,18 @@ def build_gold(
     announce = step or (lambda _name: None)
     engine = make_engine(str(settings.store.url))
     try:
-        inputs = gold_inputs(lake)
+        with Session(engine) as session:
+            decisions = overrides.list_overrides(session)
+        inputs = gold_inputs(lake, overrides=overrides.fingerprint(decisions))
         if gold_is_current(lake, engine, inputs):
             announce("gold layer and serving store are current")
             return None, None
         build_id = new_build_id(now)
         announce("resolving identities")
-        identity, _ = run_identity(lake, settings.identity, build_id=build_id, inputs=inputs)
+        must_links, cannot_links = overrides.as_constraints(decisions)
+        identity, _ = run_identity(
+            lake, settings.identity, build_id=build_id, inputs=inputs, must_links=must_links, cannot_links=cannot_links
+        )
         announce("computing metrics and projecting profiles")
         return identity, run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
     finally:

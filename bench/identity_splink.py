@@ -3,7 +3,8 @@
 - Cleaned inputs: the same normalisers as our engine (E.164 phones, canonical e-mails without
   relay or junk values, folded names with nicknames mapped, street abbreviations, postcodes).
 - Blocking on each identifier and on names with postcode (plus the swaps and dates of birth a
-  FEBRL user would add).
+  FEBRL user would add); term-frequency adjustments on the strong identifiers, so a value shared
+  by many records (a store kiosk's device) weighs little.
 - u by random sampling, m by expectation-maximisation on two blocking rules, the prior from
   deterministic rules; clusters of pairs at match probability >= 0.9.
 """
@@ -49,7 +50,10 @@ def _settings(columns: list[str]):  # type: ignore[no-untyped-def]
             comparisons.append(cl.LevenshteinAtThresholds(name, [1, 2]))
     if "email" in columns:
         comparisons.append(cl.EmailComparison("email"))
-    comparisons.extend(cl.ExactMatch(name) for name in IDENTIFIERS if name in columns)
+    # Term-frequency adjustments: a value many records share (a store kiosk's device) weighs little.
+    comparisons.extend(
+        cl.ExactMatch(name).configure(term_frequency_adjustments=True) for name in IDENTIFIERS if name in columns
+    )
     rules = [block_on(name) for name in (*IDENTIFIERS, "phone", "email", "national_id") if name in columns]
     named = [rule for rule in (("first", "last"), ("last", "postcode"), ("first", "postcode"), ("dob",))
              if all(part in columns for part in rule)]  # fmt: skip

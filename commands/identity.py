@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
+from sqlmodel import Session
 
 from commands.common import console, settings
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, NotFoundError
 
 identity_app = typer.Typer(help="Identity resolution.", no_args_is_help=True)
 logger = logging.getLogger(__name__)
@@ -57,3 +61,71 @@ def identity_resolve(
         f"{len(resolution.untrusted):,} identifiers set aside) in {time.perf_counter() - started:.1f} s"
     )
     console.print(f"written to {output_path}")
+
+
+override_app = typer.Typer(
+    help="Manual must-link and cannot-link decisions, applied on every build.", no_args_is_help=True
+)
+identity_app.add_typer(override_app, name="override")
+
+
+@contextmanager
+def _store_session() -> Iterator[Session]:
+    from core.db import make_engine
+    from migrations import upgrade_head
+
+    url = str(settings().store.url)
+    upgrade_head(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@override_app.command("add")
+def override_add(
+    rule: Annotated[str, typer.Argument(help="must_link or cannot_link")],
+    left_record: Annotated[str, typer.Argument(help="a record id, e.g. users:42")],
+    right_record: Annotated[str, typer.Argument(help="another record id, e.g. orders:pos:100731")],
+    reason: Annotated[str, typer.Option(help="why, for whoever reads the merge log")] = "",
+) -> None:
+    """Record that two records are one person (must_link) or two (cannot_link); the next build applies it."""
+    from identity.overrides import create
+
+    with _store_session() as session:
+        try:
+            override = create(session, rule=rule, left_record=left_record, right_record=right_record, reason=reason)
+        except InvalidInputError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        console.print(f"override {override.id}: {override.rule} {override.left_record} {override.right_record}")
+
+
+@override_app.command("list")
+def override_list() -> None:
+    """Every override in force."""
+    from identity.overrides import list_overrides
+
+    with _store_session() as session:
+        table = Table(title="identity overrides")
+        for column in ("id", "rule", "left", "right", "reason", "created"):
+            table.add_column(column)
+        for o in list_overrides(session):
+            table.add_row(str(o.id), o.rule, o.left_record, o.right_record, o.reason, f"{o.created_at:%Y-%m-%d %H:%M}")
+        console.print(table)
+
+
+@override_app.command("remove")
+def override_remove(override_id: Annotated[int, typer.Argument(help="the id `list` shows")]) -> None:
+    """Forget an override; the next build no longer applies it."""
+    from identity.overrides import delete
+
+    with _store_session() as session:
+        try:
+            delete(session, override_id=override_id)
+        except NotFoundError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    console.print(f"override {override_id} removed")

@@ -17,13 +17,17 @@ from itertools import combinations
 import networkx as nx
 import polars as pl
 
-from identity.graph import Node, edge_capacity, edge_rule, record_node
+from identity.graph import MANUAL_CUT_COST, Node, edge_capacity, edge_rule, record_node
 from identity.match import Matcher
 
 CONFLICT_BITS = -10.0
 """Two records whose attributes weigh this much against a match (in bits) are two people."""
 PER_CUSTOMER_LIMITS = {"loyalty_id": 1, "device_id": 3}
 """How many values of a kind one customer may hold: one loyalty card, a few devices."""
+
+
+MANUAL = "manual:"
+"""The reason prefix of constraints a person made (see `identity.overrides`)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,10 @@ def limit_constraints(graph: nx.Graph, components: Iterable[set[Node]], limits: 
 
 
 def enforce(graph: nx.Graph, constraints: Iterable[CannotLink]) -> list[Cut]:
-    """Remove the cheapest set of edges separating each constrained pair that is still connected."""
+    """Remove the cheapest set of edges separating each constrained pair that is still connected.
+
+    A constraint the data raised never cuts a manual must-link; a manual cannot-link does.
+    """
     cuts = []
     for constraint in constraints:
         a, b = record_node(constraint.left), record_node(constraint.right)
@@ -105,7 +112,9 @@ def enforce(graph: nx.Graph, constraints: Iterable[CannotLink]) -> list[Cut]:
         component = nx.Graph()
         for u, v in graph.subgraph(nx.node_connected_component(graph, a)).edges:
             component.add_edge(u, v, capacity=edge_capacity(graph, u, v))
-        _, (side, _) = nx.minimum_cut(component, a, b, capacity="capacity")
+        cost, (side, _) = nx.minimum_cut(component, a, b, capacity="capacity")
+        if cost >= MANUAL_CUT_COST and not constraint.reason.startswith(MANUAL):
+            continue  # only a person's cannot-link undoes a person's must-link
         removed = [(u, v) for u, v in component.edges if (u in side) != (v in side)]
         cuts.append(Cut(constraint, tuple((u, v, edge_rule(graph, u, v)) for u, v in removed)))
         graph.remove_edges_from(removed)

@@ -211,6 +211,18 @@ def add_match_edges(graph: nx.Graph, matches: pl.DataFrame) -> None:
     )
 
 
+MANUAL_CUT_COST = 1_000.0
+"""A must-link outweighs any evidence: a cut goes through it only when nothing else separates."""
+
+
+def add_manual_edges(graph: nx.Graph, pairs: Iterable[tuple[str, str]]) -> None:
+    """Must-link overrides between records the graph holds (a pair naming an unknown record is skipped)."""
+    for left, right in pairs:
+        a, b = record_node(left), record_node(right)
+        if a in graph and b in graph:
+            graph.add_edge(a, b, rule="manual:must_link", capacity=MANUAL_CUT_COST)
+
+
 def identifiers_of(component: set[Node]) -> list[tuple[str, str]]:
     """(kind, value) of the identifier nodes of a component."""
     return [(node[1], node[2]) for node in component if len(node) == 3]

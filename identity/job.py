@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ import polars as pl
 import pyarrow as pa
 
 from core.config import IdentitySettings
+from identity.constraints import CannotLink
 from identity.records import device_records, identifiers, order_records, user_records
 from identity.resolve import Resolution, renamed, resolve
 from identity.stable import carry_over
@@ -63,7 +65,13 @@ def previous_membership(lake: Lake) -> pl.DataFrame:
 
 
 def run_identity(
-    lake: Lake, options: IdentitySettings, *, build_id: str, inputs: str = ""
+    lake: Lake,
+    options: IdentitySettings,
+    *,
+    build_id: str,
+    inputs: str = "",
+    must_links: Sequence[tuple[str, str]] = (),
+    cannot_links: Sequence[CannotLink] = (),
 ) -> tuple[IdentityReport, Resolution]:
     """Resolve every record and replace the gold identity tables, each commit tagged with the build and its inputs."""
     records, found = load_records(lake, default_region=options.default_region)
@@ -75,6 +83,8 @@ def run_identity(
         build_id=build_id,
         match_threshold=options.match_threshold,
         limits=options.per_customer_limits,
+        must_links=must_links,
+        cannot_links=cannot_links,
     )
     final, changes = carry_over(previous_membership(lake), resolution.membership.select("record_id", "customer_id"))
     resolution = renamed(resolution, final)

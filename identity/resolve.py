@@ -35,6 +35,7 @@ from identity.constraints import (
 from identity.graph import (
     IdentifierNode,
     Node,
+    add_manual_edges,
     add_match_edges,
     build_graph,
     customer_components,
@@ -86,6 +87,7 @@ def resolve(
     conflict_bits: float = CONFLICT_BITS,
     cannot_links: Sequence[CannotLink] = (),
     limits: Mapping[str, int] = PER_CUSTOMER_LIMITS,
+    must_links: Sequence[tuple[str, str]] = (),
 ) -> Resolution:
     """Resolve records (see `identity.records`) into customers; see the module docstring."""
     untrusted = untrusted_identifiers(records, identifiers, max_people=max_people)
@@ -97,6 +99,7 @@ def resolve(
     )
     matches = matcher.matches(match_threshold)
     add_match_edges(graph, matches)
+    add_manual_edges(graph, must_links)
     components = list(nx.connected_components(graph))
     crowded = [c for c in components if _named_count(c, matcher) > 1]
     chains = nx.Graph(zip(map(record_node, matches["left_id"]), map(record_node, matches["right_id"]), strict=True))

@@ -38,9 +38,13 @@ class ProfilesReport:
     events_attributed: int
 
 
-def gold_inputs(lake: Lake) -> str:
-    """The current snapshot of every input of a gold build, as JSON (recorded with the build)."""
-    snapshots = {t.full_name: getattr(lake.table(t).current_snapshot(), "snapshot_id", None) for t in GOLD_INPUTS}
+def gold_inputs(lake: Lake, *, overrides: str = "") -> str:
+    """The current snapshot of every input of a gold build, and the identity overrides' digest, as JSON."""
+    snapshots: dict[str, object] = {
+        t.full_name: getattr(lake.table(t).current_snapshot(), "snapshot_id", None) for t in GOLD_INPUTS
+    }
+    if overrides:
+        snapshots["identity_overrides"] = overrides
     return json.dumps(snapshots, sort_keys=True)
 
 

@@ -137,3 +137,22 @@ class CustomerOrder(CustomerOrderBase, table=True):
 
     __tablename__ = "serving_orders"
     __table_args__ = (Index("ix_serving_orders_customer_ts", "customer_id", "order_ts"),)
+
+
+class IdentityOverrideBase(SQLModel):
+    """A person's decision about two records, applied on every identity build."""
+
+    rule: str = Field(max_length=16, description="must_link or cannot_link")
+    left_record: str = Field(max_length=200, description="record id, e.g. users:42 or orders:web:100731")
+    right_record: str = Field(max_length=200)
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IdentityOverride(IdentityOverrideBase, table=True):
+    """Manual must-link and cannot-link decisions (the identity build reads them all)."""
+
+    __tablename__ = "identity_overrides"
+    __table_args__ = (UniqueConstraint("rule", "left_record", "right_record", name="uq_identity_overrides_rule_pair"),)
+
+    id: int | None = Field(default=None, primary_key=True)

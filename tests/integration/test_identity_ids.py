@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
+import pytest
+from sqlmodel import Session
 
-from core.config import load_settings
+from core.config import Settings, load_settings
+from core.db import make_engine
+from identity import overrides
 from identity.job import run_identity
 from lakehouse import write
 from lakehouse.lake import Lake
@@ -16,11 +18,17 @@ from tests.conftest import BUILD_TIME
 from tests.support import SAMPLE_DIR, duckdb_with_iceberg
 
 
-def test_a_rebuild_keeps_the_ids_customers_already_had_and_logs_merges(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A lakehouse of its own built from the sample (these tests rewrite its gold layer)."""
     from pipeline import run_pipeline
 
-    settings = load_settings(home=tmp_path / "c360")
-    run_pipeline(settings, SAMPLE_DIR, now=BUILD_TIME)
+    built = load_settings(home=tmp_path_factory.mktemp("ids") / "c360")
+    run_pipeline(built, SAMPLE_DIR, now=BUILD_TIME)
+    return built
+
+
+def test_a_rebuild_keeps_the_ids_customers_already_had_and_logs_merges(settings: Settings) -> None:
     with Lake.open(settings.catalog) as lake:
         links = read_polars(lake.table(tables.IDENTITY_LINKS))
         # Ids an earlier engine handed out (not derived from the anchor record), and two customers
@@ -41,3 +49,24 @@ def test_a_rebuild_keeps_the_ids_customers_already_had_and_logs_merges(tmp_path:
     assert report.id_changes == 1
     assert changes.select("old_customer_id", "change", "build_id").rows() == [(legacy[first], "split", "rebuild")]
     assert changes["new_customer_id"].item() in customers
+
+
+def test_an_override_added_rebuilds_the_gold_layer_and_is_applied(settings: Settings) -> None:
+    from pipeline import build_gold
+
+    with Lake.open(settings.catalog) as lake:
+        links = read_polars(lake.table(tables.IDENTITY_LINKS)).filter(pl.col("kind") == "users")
+        (a, customer_a), (b, customer_b) = (
+            links.unique("customer_id").sort("value").select("value", "customer_id").rows()[:2]
+        )
+        assert customer_a != customer_b
+        engine = make_engine(str(settings.store.url))
+        with Session(engine) as session:
+            overrides.create(session, rule="must_link", left_record=f"users:{a}", right_record=f"users:{b}")
+        engine.dispose()
+        identity, _ = build_gold(settings, lake, now=BUILD_TIME)
+        assert identity is not None, "a new decision is a new input"
+        after = read_polars(lake.table(tables.IDENTITY_LINKS)).filter(pl.col("kind") == "users")
+        owners = dict(after.select("value", "customer_id").iter_rows())
+        assert owners[a] == owners[b]
+        assert build_gold(settings, lake, now=BUILD_TIME) == (None, None), "nothing changed since"
