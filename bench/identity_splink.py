@@ -2,11 +2,12 @@
 
 - Cleaned inputs: the same normalisers as our engine (E.164 phones, canonical e-mails without
   relay or junk values, folded names with nicknames mapped, street abbreviations, postcodes).
-- Blocking on each identifier and on names with postcode (plus the swaps and dates of birth a
-  FEBRL user would add); term-frequency adjustments on the strong identifiers, so a value shared
+- Blocking on each identifier and on names with postcode (plus first name with postcode and date
+  of birth, as a FEBRL user would add); term-frequency adjustments on the strong identifiers, so a value shared
   by many records (a store kiosk's device) weighs little.
-- u by random sampling, m by expectation-maximisation on two blocking rules, the prior from
-  deterministic rules; clusters of pairs at match probability >= 0.9.
+- u by random sampling, m by expectation-maximisation on the blocks of TRAINING_BLOCKS (a block
+  whose EM fails is skipped, as a user would), the prior from deterministic rules; clusters of
+  pairs at match probability >= 0.9.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ guest checkout, two gmail addresses that differ only in dots. Refusing the whole
 also undo every good link in it; instead each violated constraint is resolved by a minimum cut
 between its two records, with each edge's capacity its strength (see `identity.graph.CUT_COST`),
 so the weakest evidence goes. Constraints come from the data (two named records of one household,
-or whose attributes disagree by more than `conflict_bits`) and from manual cannot-link overrides.
+or whose attributes disagree by more than `conflict_bits`; more values of a kind than a customer
+holds, see `limit_constraints`) and from manual cannot-link overrides.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def limit_constraints(graph: nx.Graph, components: Iterable[set[Node]], limits: 
     A person has one loyalty card: a component holding two is two people joined by something
     weaker (a family phone typed at the till). When a component holds more values of a kind than
     its limit allows, each pair of values is parted (between the first records carrying them).
+    Values one record carries together (an account whose card was replaced: both versions are
+    its records) count as one.
     """
     found: list[CannotLink] = []
     for component in components:
@@ -92,11 +95,25 @@ def limit_constraints(graph: nx.Graph, components: Iterable[set[Node]], limits: 
             if node[0] == "identifier" and node[1] in limits:
                 by_kind.setdefault(node[1], []).append(node)
         for kind, nodes in by_kind.items():
-            if len(nodes) > limits[kind]:
-                carriers = [min(other[1] for other in graph[node]) for node in sorted(nodes)]
+            groups = _carried_together(graph, nodes)
+            if len(groups) > limits[kind]:
+                carriers = [min(record for node in group for record in graph[node])[1] for group in groups]
                 reason = f"more_than_{limits[kind]}_{kind}"
                 found.extend(CannotLink(a, b, reason) for a, b in combinations(carriers, 2) if a != b)
     return found
+
+
+def _carried_together(graph: nx.Graph, nodes: list[Node]) -> list[list[Node]]:
+    """Identifier nodes grouped where one record carries several of them, in a stable order."""
+    shared = nx.Graph()
+    shared.add_nodes_from(nodes)
+    by_record: dict[Node, Node] = {}
+    for node in sorted(nodes):
+        for record in graph[node]:
+            if record in by_record:
+                shared.add_edge(by_record[record], node)
+            by_record.setdefault(record, node)
+    return sorted(sorted(group) for group in nx.connected_components(shared))
 
 
 def enforce(graph: nx.Graph, constraints: Iterable[CannotLink]) -> list[Cut]:

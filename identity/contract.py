@@ -15,11 +15,10 @@ import polars as pl
 
 from core.errors import InvalidInputError
 from identity.normalize import IDENTIFIER_KINDS
-from identity.records import ATTRIBUTES, MATCH_ONLY, RECORD_COLUMNS
+from identity.records import ATTRIBUTES, MATCH_ONLY, RECORD_COLUMNS, text_column
 from identity.resolve import customer_id_for
 
 CONTRACT_IDENTIFIERS = IDENTIFIER_KINDS
-CONTRACT_ATTRIBUTES = ("first_name", "last_name", "dob", "street", "city", "postcode", "country", *MATCH_ONLY)
 OUTPUT_COLUMNS = ("record_id", "customer_id", "confidence")
 
 
@@ -41,8 +40,9 @@ def contract_records(frame: pl.DataFrame, *, origin: str = "input") -> pl.DataFr
     if "record_id" not in frame.columns:
         raise InvalidInputError(f"{origin} has no record_id column (columns: {', '.join(frame.columns)})")
     ids = frame["record_id"].cast(pl.String)
-    if ids.null_count() or (ids.str.strip_chars() == "").any():
-        raise InvalidInputError(f"{origin}: record_id is empty on {ids.null_count() + (ids == '').sum()} rows")
+    empty = (ids.str.strip_chars().fill_null("") == "").sum()
+    if empty:
+        raise InvalidInputError(f"{origin}: record_id is empty on {empty} rows")
     duplicated = ids.filter(ids.is_duplicated()).unique().sort().head(3).to_list()
     if duplicated:
         raise InvalidInputError(f"{origin}: record_id values repeat, for example {duplicated}")
@@ -58,9 +58,8 @@ def contract_records(frame: pl.DataFrame, *, origin: str = "input") -> pl.DataFr
 
 
 def _text_column(frame: pl.DataFrame, name: str) -> pl.Series:
-    if name not in frame.columns:
-        return pl.Series(name, [None] * len(frame), pl.String)
-    column = frame[name].cast(pl.String).str.strip_chars()
+    """A column as stripped text, blanks as missing."""
+    column = text_column(frame, name).str.strip_chars()
     return column.set(column == "", None).alias(name)
 
 

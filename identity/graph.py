@@ -1,10 +1,12 @@
-"""The identity graph: records and identifiers as nodes, shared identifiers as the links.
+"""The identity graph: records and identifiers as nodes; shared identifiers, matches and overrides as links.
 
-Two records belong to one person when a path of shared, trustworthy identifiers joins them. An
-identifier is not trusted when it is a known junk value (`0000000000`, `none@none.com`) or when the
-data shows it shared: by clearly different names (a household e-mail: linked to each member as a
-household identifier, never merging them) or by more accounts than one person holds (a till's
-default phone, the store kiosk's device id). Such identifiers are kept out of the graph.
+Two records belong to one person when a path of trustworthy links joins them: identifiers they
+share, probabilistic matches (`identity.match`) and manual must-links. An identifier is not trusted
+when it is a known junk value (`0000000000`, `none@none.com`) or when the data shows it shared: by
+clearly different names (a household e-mail: linked to each member as a household identifier,
+never merging them) or by more accounts than one person holds (a till's default phone, the store
+kiosk's device id). Such identifiers are kept out of the graph; a family's e-mails and phones link
+only records that carry a name.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The identity job: conformed tables in, `gold.customers` and `gold.identity_links` out."""
+"""The identity job: conformed tables in; `gold.customers`, `gold.identity_links` and the id change log out."""
 
 from __future__ import annotations
 

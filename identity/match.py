@@ -22,18 +22,15 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from identity.address import normalize_street
 from identity.compare import NULL_LEVEL, PERSON_COMPARISONS, Comparison, level_matrix
 from identity.normalize import (
-    canonical_first_name,
     is_junk,
     is_relay_email,
     normalize_email,
     normalize_name,
     normalize_phone,
-    normalize_postcode,
 )
-from identity.records import map_distinct
+from identity.records import map_distinct, name_and_address, text_column
 
 MATCH_COLUMNS = ("first", "last", "dob", "street", "city", "postcode", "phone", "email", "national_id")
 BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
@@ -73,13 +70,6 @@ def _email(value: str) -> str | None:
     return None if email is None or is_relay_email(email) or is_junk("email", email) else email
 
 
-def _column(records: pl.DataFrame, name: str) -> pl.Series:
-    """A column as text; all null when the input does not carry it."""
-    if name not in records.columns:
-        return pl.Series(name, [None] * len(records), pl.String)
-    return records[name].cast(pl.String)
-
-
 def _national_id(value: str) -> str | None:
     """A government id (SSN, NI number) as digits and capitals only."""
     return "".join(ch for ch in value.upper() if ch.isalnum()) or None
@@ -92,7 +82,7 @@ def match_frame(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
     letter away from another is no evidence of a person without a name to go with it.
     """
     named = pl.col("first_name").is_not_null() | pl.col("last_name").is_not_null()
-    return normalised(records.filter(named), default_region=default_region).drop("row").with_row_index("row")
+    return normalised(records.filter(named), default_region=default_region)
 
 
 def normalised(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
@@ -104,24 +94,20 @@ def normalised(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
         number = normalize_phone(value, default_region)
         return None if number is None or is_junk("phone", number) else number
 
-    postcodes = latest.select(
-        pl.concat_str(
-            pl.col("postcode").cast(pl.String), pl.col("country").cast(pl.String).fill_null(""), separator="|"
-        )
-    ).to_series()
+    person = name_and_address(latest)
     return (
         pl.DataFrame(
             {
                 "record_id": latest["record_id"],
-                "first": map_distinct(_column(latest, "first_name"), canonical_first_name),
-                "last": map_distinct(_column(latest, "last_name"), normalize_name),
-                "dob": _column(latest, "dob"),
-                "street": map_distinct(_column(latest, "street"), normalize_street),
-                "city": map_distinct(_column(latest, "city"), normalize_name),
-                "postcode": map_distinct(postcodes, lambda v: normalize_postcode(*v.split("|", 1))),
-                "phone": map_distinct(_column(latest, "phone"), phone),
-                "email": map_distinct(_column(latest, "email"), _email),
-                "national_id": map_distinct(_column(latest, "national_id"), _national_id),
+                "first": person["first"],
+                "last": person["last"],
+                "dob": text_column(latest, "dob"),
+                "street": person["street"],
+                "city": map_distinct(text_column(latest, "city"), normalize_name),
+                "postcode": person["postcode"],
+                "phone": map_distinct(text_column(latest, "phone"), phone),
+                "email": map_distinct(text_column(latest, "email"), _email),
+                "national_id": map_distinct(text_column(latest, "national_id"), _national_id),
             }
         )
         .with_columns(_names_key())

@@ -30,11 +30,10 @@ def create(session: Session, *, rule: str, left_record: str, right_record: str, 
     left, right = sorted((left_record.strip(), right_record.strip()))
     if not left or left == right:
         raise InvalidInputError("an override needs two different, non-empty record ids")
-    existing = session.exec(
-        select(IdentityOverride).where(
-            IdentityOverride.rule == rule, IdentityOverride.left_record == left, IdentityOverride.right_record == right
-        )
-    ).first()
+    stored = select(IdentityOverride).where(
+        IdentityOverride.rule == rule, IdentityOverride.left_record == left, IdentityOverride.right_record == right
+    )
+    existing = session.exec(stored).first()
     if existing is not None:
         return existing
     override = IdentityOverride(
@@ -43,9 +42,9 @@ def create(session: Session, *, rule: str, left_record: str, right_record: str, 
     session.add(override)
     try:
         session.commit()
-    except IntegrityError as exc:  # recorded concurrently: the stored row is the answer
+    except IntegrityError:  # recorded concurrently by someone else: theirs is the stored decision
         session.rollback()
-        raise InvalidInputError(f"{rule} {left} {right} was recorded concurrently; list the overrides") from exc
+        return session.exec(stored).one()
     session.refresh(override)
     return override
 

@@ -27,15 +27,15 @@ from identity.normalize import (
 )
 from lakehouse.query import to_frame
 
-# Internal link key (never looked up through the API): see identity.address.
+# Internal link key (never looked up through the API): see `_name_address`.
 NAME_ADDRESS = "name_address"
 ATTRIBUTES = ("first_name", "last_name", "email", "phone", "dob", "street", "city", "postcode", "country", "loyalty_id")
 # Compared, never shown or linked on: a government id (SSN, NI number) that some inputs carry.
 MATCH_ONLY = ("national_id",)
 RECORD_COLUMNS = ("record_id", "source", "record_key", "seen_at", *ATTRIBUTES)
-# Lower ranks win survivorship ties and anchor customer ids: an account beats an order beats a device.
 # The source of (device, account) records: a device seen signed in to an account.
 DEVICE_SOURCE = "devices"
+# Lower ranks win survivorship ties and anchor customer ids: an account beats an order beats a device.
 SOURCE_RANK = {"users": 0, "orders": 1, DEVICE_SOURCE: 2}
 
 
@@ -131,15 +131,27 @@ def identifiers(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
 def _name_address(records: pl.DataFrame) -> pl.DataFrame:
     """The `name_address` identifier of records that carry a full name and a full address."""
     rows = records.filter(pl.all_horizontal(pl.col("first_name", "last_name", "street", "postcode").is_not_null()))
-    postcodes = rows.select(pl.concat_str("postcode", pl.col("country").fill_null(""), separator="|")).to_series()
-    parts = [
-        map_distinct(rows["first_name"].cast(pl.String), canonical_first_name),
-        map_distinct(rows["last_name"].cast(pl.String), normalize_name),
-        map_distinct(rows["street"].cast(pl.String), normalize_street),
-        map_distinct(postcodes, lambda v: normalize_postcode(*v.split("|", 1))),
-    ]
-    key = pl.concat_str(parts, separator="|")  # null when any part normalises to nothing
+    key = pl.concat_str(list(name_and_address(rows).values()), separator="|")  # null when a part normalises to nothing
     return rows.select("record_id", key.alias("value"), pl.lit(NAME_ADDRESS).alias("kind"))
+
+
+def text_column(records: pl.DataFrame, name: str) -> pl.Series:
+    """A column as text; all null when the input does not carry it."""
+    if name not in records.columns:
+        return pl.Series(name, [None] * len(records), pl.String)
+    return records[name].cast(pl.String)
+
+
+def name_and_address(records: pl.DataFrame) -> dict[str, pl.Series]:
+    """first (nicknames mapped), last, street and postcode (for its country), normalised for comparison."""
+    country = text_column(records, "country").fill_null("")
+    postcodes = pl.select(pl.concat_str(text_column(records, "postcode"), country, separator="|")).to_series()
+    return {
+        "first": map_distinct(text_column(records, "first_name"), canonical_first_name),
+        "last": map_distinct(text_column(records, "last_name"), normalize_name),
+        "street": map_distinct(text_column(records, "street"), normalize_street),
+        "postcode": map_distinct(postcodes, lambda v: normalize_postcode(*v.split("|", 1))),
+    }
 
 
 def map_distinct(values: pl.Series, function: Callable[[str], str | None]) -> pl.Series:

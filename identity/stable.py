@@ -4,7 +4,8 @@ A rebuild resolves from scratch, so its clusters carry provisional ids. Each of 
 goes to the new cluster sharing most of its records (largest overlaps first, each id and each
 cluster used once), so a customer keeps its id while its cluster persists. What changed is
 recorded: an old id whose records now sit in another customer was `merged` into it; an old id
-whose records went to several customers was `split`, and it answers with all of them.
+whose records went to several customers was `split`; `redirects` says where each retired id
+points now (for the API to answer an old id with its current customer or customers).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import polars as pl
 
 from identity.resolve import customer_id_for
-
-CHANGE_SCHEMA = {"old_customer_id": pl.String, "new_customer_id": pl.String, "change": pl.String, "records": pl.Int64}
 
 
 def carry_over(previous: pl.DataFrame, current: pl.DataFrame) -> tuple[dict[str, str], pl.DataFrame]:
@@ -35,10 +34,16 @@ def carry_over(previous: pl.DataFrame, current: pl.DataFrame) -> tuple[dict[str,
         if new not in final and old not in taken:
             final[new] = old
             taken.add(old)
-    # 2. clusters with no old id keep their provisional id, unless an old one already means someone else.
+    # 2. clusters with no old id keep their provisional id, unless it already names someone else.
+    used = taken | set(previous["customer_id"].unique().to_list())
     for new in current["customer_id"].unique().sort().to_list():
         if new not in final:
-            final[new] = new if new not in taken else customer_id_for(f"{new}:split")
+            candidate, attempt = new, 0
+            while candidate in used:
+                attempt += 1
+                candidate = customer_id_for(f"{new}:{attempt}")
+            final[new] = candidate
+            used.add(candidate)
     return final, _changes(overlaps, final)
 
 

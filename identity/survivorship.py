@@ -58,12 +58,13 @@ def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataF
         .group_by("customer_id", maintain_order=True)
         .agg(pl.concat_str(pl.lit("{"), pl.col("entry").str.join(", "), pl.lit("}")).alias("lineage"))
     )
-    return values.join(lineage, on="customer_id", how="left").with_columns(
+    shown = values.with_columns(
         *[map_distinct(values[name], display_name) for name in ("first_name", "last_name")],
         pl.col("email").str.to_lowercase(),
         map_distinct(values["phone"], lambda p: normalize_phone(p, default_region) or p),
         pl.col("dob").str.to_date(strict=False),
     )
+    return shown.join(lineage, on="customer_id", how="left", maintain_order="left")
 
 
 def display_name(name: str) -> str:

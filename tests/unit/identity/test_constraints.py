@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import networkx as nx
 import polars as pl
 
@@ -97,3 +99,18 @@ def test_a_customer_holding_two_loyalty_cards_is_two_people() -> None:
     assert resolution.cuts.select("reason", "rule").rows() == [("more_than_1_loyalty_id", "exact:phone")]
     unlimited = resolve(frame, found, max_people=3, default_region="US", build_id="b", limits={})
     assert partition(unlimited) == {frozenset({"1", "o1", "o2"})}
+
+
+def test_an_account_whose_loyalty_card_was_replaced_keeps_its_till_orders() -> None:
+    """Both cards are on the account's own records (two versions): one person, not two."""
+    frame = records([
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "loyalty_id": "LOY-111111",
+         "seen_at": datetime(2025, 1, 1, tzinfo=UTC)},
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "loyalty_id": "LOY-222222",
+         "seen_at": datetime(2026, 1, 1, tzinfo=UTC)},
+        {"record_id": "orders:9", "source": "orders", "record_key": "o9", "loyalty_id": "LOY-111111"},
+        {"record_id": "orders:10", "source": "orders", "record_key": "o10", "loyalty_id": "LOY-222222"},
+    ])  # fmt: skip
+    resolution = resolve(frame, identifiers(frame, default_region="US"), max_people=3, default_region="US",
+                         build_id="b")  # fmt: skip
+    assert partition(resolution) == {frozenset({"1", "o9", "o10"})} and resolution.cuts.is_empty()

@@ -65,3 +65,13 @@ def _random_clusters(rng: random.Random, records: list[str], prefix: str) -> dic
     for record in records:
         clusters.setdefault(f"{prefix}{rng.randrange(12)}", []).append(record)
     return clusters
+
+
+def test_a_fallback_id_is_never_one_already_in_use() -> None:
+    """A part split off twice must not get the id its first split-off part still holds."""
+    first, _ = carry_over(frame({"P": ["a", "b", "c"]}), frame({"X": ["a", "b"], "P": ["c"]}))
+    fallback = first["P"]
+    previous = frame({"P": ["a", "b"], fallback: ["c", "d"]})
+    # "A" takes the fallback id by overlap; "P" is left without one and its own id is taken too.
+    second, _ = carry_over(previous, frame({"Y": ["a", "b"], "A": ["c"], "P": ["d"]}))
+    assert second["A"] == fallback and len(set(second.values())) == 3, second
