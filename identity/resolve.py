@@ -65,6 +65,7 @@ class Resolution:
     matches: pl.DataFrame  # probabilistic links kept: left_id, right_id, match_weight, probability, evidence
     cuts: pl.DataFrame  # links removed by cannot-link constraints
     graph: nx.Graph = field(repr=False)
+    household: frozenset[IdentifierNode] = frozenset()  # family e-mails and phones: named records only
 
 
 def customer_id_for(anchor_record_id: str) -> str:
@@ -72,7 +73,8 @@ def customer_id_for(anchor_record_id: str) -> str:
     return "C-" + hashlib.sha256(anchor_record_id.encode()).hexdigest()[:12]
 
 
-def _anchor(record_ids: list[str], sources: dict[str, str]) -> str:
+def anchor_record(record_ids: list[str], sources: dict[str, str]) -> str:
+    """The record a customer id derives from: an account before an order before a device, then the smallest id."""
     return min(record_ids, key=lambda r: (SOURCE_RANK.get(sources[r], 99), len(r), r))
 
 
@@ -112,10 +114,10 @@ def resolve(
     held = customer_components(_after_cuts(graph, components, cuts), matcher.named | keyed)
     member_frame, kept = _membership(graph, held, records)
     members = records.join(member_frame.drop("confidence"), on="record_id", how="inner")
-    customers = _customers(members, default_region=default_region, build_id=build_id)
+    customers = golden_customers(members, default_region=default_region, build_id=build_id)
     shared = _shared_links(identifiers, member_frame, untrusted)
     links = _links(members, kept, shared, build_id=build_id)
-    return Resolution(customers, links, untrusted, member_frame, matches, cuts_frame(cuts), graph)
+    return Resolution(customers, links, untrusted, member_frame, matches, cuts_frame(cuts), graph, frozenset(household))
 
 
 def renamed(resolution: Resolution, final: Mapping[str, str]) -> Resolution:
@@ -132,6 +134,7 @@ def renamed(resolution: Resolution, final: Mapping[str, str]) -> Resolution:
         resolution.matches,
         resolution.cuts,
         resolution.graph,
+        resolution.household,
     )
 
 
@@ -154,7 +157,7 @@ def _membership(
     kept: list[tuple[str, str, str]] = []
     for component in components:
         record_ids = [node[1] for node in component if node[0] == "record"]
-        customer_id = customer_id_for(_anchor(record_ids, sources))
+        customer_id = customer_id_for(anchor_record(record_ids, sources))
         assigned.extend((record_id, customer_id, _confidence(graph, record_id)) for record_id in record_ids)
         kept.extend((customer_id, kind, value) for kind, value in identifiers_of(component))
     schema = {"record_id": pl.String, "customer_id": pl.String, "confidence": pl.Float64}
@@ -172,7 +175,8 @@ def _confidence(graph: nx.Graph, record_id: str) -> float:
     return max(chances, default=1.0)
 
 
-def _customers(members: pl.DataFrame, *, default_region: str, build_id: str) -> pl.DataFrame:
+def golden_customers(members: pl.DataFrame, *, default_region: str, build_id: str) -> pl.DataFrame:
+    """One `gold.customers` row per customer of `members` (records with their customer_id)."""
     golden = golden_attributes(members, default_region=default_region)
     stats = members.group_by("customer_id").agg(
         pl.col("record_id").n_unique().cast(pl.Int32).alias("record_count"),
