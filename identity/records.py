@@ -7,7 +7,6 @@ logging in); it carries identifiers (normalised here, once) and attributes for s
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import polars as pl
 import pyarrow as pa
@@ -111,18 +110,20 @@ def _split_name(full: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 def identifiers(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
     """Long table (record_id, kind, value) of normalised identifiers; relay e-mails are not identifiers."""
     normalisers: dict[str, Callable[[str], str | None]] = {
-        "email": _cached(lambda v: None if is_relay_email(v) else normalize_email(v)),
-        "phone": _cached(lambda v: normalize_phone(v, default_region)),
-        "loyalty_id": _cached(normalize_loyalty_id),
-        "user_id": _cached(normalize_user_id),
-        "device_id": _cached(normalize_device_id),
-        "marketplace_buyer_id": _cached(lambda v: normalize_identifier("marketplace_buyer_id", v)),
+        "email": lambda v: None if is_relay_email(v) else normalize_email(v),
+        "phone": lambda v: normalize_phone(v, default_region),
+        "loyalty_id": normalize_loyalty_id,
+        "user_id": normalize_user_id,
+        "device_id": normalize_device_id,
+        "marketplace_buyer_id": lambda v: normalize_identifier("marketplace_buyer_id", v),
     }
     parts = []
     for kind, normaliser in normalisers.items():
-        column = records.select("record_id", pl.col(kind).alias("raw")).filter(pl.col("raw").is_not_null())
-        values = [normaliser(v) for v in column["raw"].to_list()]
-        parts.append(column.with_columns(pl.Series("value", values, pl.String), pl.lit(kind).alias("kind")))
+        column = records.select("record_id", pl.col(kind).cast(pl.String).alias("raw")).filter(
+            pl.col("raw").is_not_null()
+        )
+        value = map_distinct(column["raw"], normaliser).alias("value")
+        parts.append(column.with_columns(value, pl.lit(kind).alias("kind")))
     parts.append(_name_address(records))
     found = pl.concat(parts, how="diagonal").filter(pl.col("value").is_not_null())
     return found.select("record_id", "kind", "value").unique(maintain_order=True)
@@ -159,8 +160,3 @@ def map_distinct(values: pl.Series, function: Callable[[str], str | None]) -> pl
     distinct = values.drop_nulls().unique().to_list()
     table = {value: function(value) for value in distinct}
     return values.replace_strict(table, default=None, return_dtype=pl.String)
-
-
-def _cached(function: Callable[[str], str | None]) -> Callable[[str], str | None]:
-    """Normalise each distinct raw value once (phone parsing dominates otherwise)."""
-    return lru_cache(maxsize=1 << 20)(lambda value: function(value))
