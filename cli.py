@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 import sample_data
-from commands.common import batch_progress, console, print_load, settings
+from commands.common import batch_progress, console, print_load, settings, store_session
 from commands.events import events_app
 from commands.identity import identity_app
 from commands.ingest import ingest_app
@@ -153,17 +153,10 @@ def _streaming(config: Settings, kafka: KafkaSettings | None) -> Iterator[None]:
 
 
 def _example_email(settings: Settings) -> str | None:
-    from sqlmodel import Session
-
-    from core.db import make_engine
     from profiles.service import example_email
 
-    engine = make_engine(str(settings.store.url))
-    try:
-        with Session(engine) as session:
-            return example_email(session)
-    finally:
-        engine.dispose()
+    with store_session(str(settings.store.url)) as session:
+        return example_email(session)
 
 
 def _serve(settings: Settings) -> None:

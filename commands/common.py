@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlmodel import Session
 
 from core.config import Settings, load_settings
+from core.db import make_engine
 from core.errors import C360Error
 from core.logging import configure_logging
 from ingest.landing import BatchCounts
@@ -27,6 +29,17 @@ def settings() -> Settings:
         raise typer.Exit(2) from exc
     configure_logging(settings.log_level)
     return settings
+
+
+@contextmanager
+def store_session(url: str) -> Iterator[Session]:
+    """A session on the operational store at `url`; its engine is disposed afterwards."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @contextmanager

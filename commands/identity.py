@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from commands.common import console, settings
+from commands.common import console, settings, store_session
 from core.errors import InvalidInputError, NotFoundError
 
 identity_app = typer.Typer(help="Identity resolution.", no_args_is_help=True)
@@ -71,17 +71,13 @@ identity_app.add_typer(override_app, name="override")
 
 @contextmanager
 def _store_session() -> Iterator[Session]:
-    from core.db import make_engine
+    """A session on the migrated operational store (overrides may be the first thing it holds)."""
     from migrations import upgrade_head
 
     url = str(settings().store.url)
     upgrade_head(url)
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
+    with store_session(url) as session:
+        yield session
 
 
 @override_app.command("add")

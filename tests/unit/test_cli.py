@@ -69,3 +69,16 @@ def test_identity_resolve_without_record_id_is_a_clear_error(tmp_path: Path) -> 
     result = runner.invoke(app, ["identity", "resolve", "--input", str(source), "--output", str(tmp_path / "o.csv")])
     assert result.exit_code == 2 and "no record_id column" in result.output
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_identity_overrides_are_added_listed_and_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("C360_HOME", str(tmp_path / "c360"))
+    added = runner.invoke(app, ["identity", "override", "add", "must_link", "users:2", "users:1", "--reason", "call"])
+    assert added.exit_code == 0, added.output
+    assert "must_link users:1 users:2" in added.output, "stored with its records in order"
+    listed = runner.invoke(app, ["identity", "override", "list"])
+    assert "users:1" in listed.output and "call" in listed.output
+    assert runner.invoke(app, ["identity", "override", "add", "merge", "a", "b"]).exit_code == 2
+    assert runner.invoke(app, ["identity", "override", "remove", "1"]).exit_code == 0
+    gone = runner.invoke(app, ["identity", "override", "remove", "1"])
+    assert gone.exit_code == 2 and "no identity override 1" in gone.output
