@@ -49,18 +49,25 @@ class Comparison:
         out[exact] = 0
         todo = np.flatnonzero(present & ~exact)
         if len(todo):
-            out[todo] = self.inexact_levels(left.gather(todo).to_list(), right.gather(todo).to_list())
+            # Each distinct pair of values is scored once: cities, postcodes and dates repeat a lot.
+            pairs = pl.DataFrame({"left": left.gather(todo), "right": right.gather(todo)})
+            distinct = pairs.unique()
+            levels = self.inexact_levels(distinct["left"].to_list(), distinct["right"].to_list())
+            scored = distinct.with_columns(pl.Series("level", levels))
+            out[todo] = pairs.join(scored, on=["left", "right"], how="left", maintain_order="left")["level"].to_numpy()
         return out
 
     def inexact_levels(self, left: list[str], right: list[str]) -> np.ndarray:
         """Levels of pairs of present, unequal values: the first step each pair reaches, else the last level."""
         out = np.full(len(left), len(self.labels) - 1, dtype=np.int8)
-        assigned = np.zeros(len(left), dtype=bool)
+        todo = np.arange(len(left))
         for number, (_, scorer, bound, distance) in enumerate(self.steps, start=1):
-            score = _similarity(scorer, left, right)
+            if not len(todo):
+                break
+            score = _similarity(scorer, [left[i] for i in todo], [right[i] for i in todo])
             hit = (score <= bound) if distance else (score >= bound)
-            out[hit & ~assigned] = number
-            assigned |= hit
+            out[todo[hit]] = number
+            todo = todo[~hit]
         return out
 
 

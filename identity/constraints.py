@@ -11,7 +11,7 @@ holds, see `limit_constraints`) and from manual cannot-link overrides.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -45,27 +45,26 @@ class Cut:
     """Links removed to honour a constraint."""
 
     constraint: CannotLink
-    edges: tuple[tuple[object, object, str], ...]  # (node, node, rule)
+    edges: tuple[tuple[Node, Node, str], ...]  # (node, node, rule)
 
 
 def data_constraints(
-    components: Iterable[set[Node]], matcher: Matcher, match_graph: nx.Graph, *, conflict_bits: float = CONFLICT_BITS
+    groups: Iterable[Sequence[str]],
+    matcher: Matcher,
+    chain_of: Mapping[str, int],
+    *,
+    conflict_bits: float = CONFLICT_BITS,
 ) -> list[CannotLink]:
     """Cannot-links between named records of one component that are clearly different people.
 
-    Records joined by a chain of probabilistic matches alone are left alone: each match was already
-    weighed on every attribute, so the chain is the evidence; the constraints are for components
-    that identifiers joined.
+    `groups` holds the named records of each component; `chain_of` the chain of probabilistic
+    matches of each matched record. Records joined by such a chain are left alone: each match was
+    already weighed on every attribute, so the chain is the evidence; the constraints are for
+    components that identifiers joined.
     """
-    pairs: list[tuple[str, str]] = []
-    chained = {node: i for i, chain in enumerate(nx.connected_components(match_graph)) for node in chain}
-    for component in components:
-        named = sorted(node[1] for node in component if node[0] == "record" and node[1] in matcher.named)
-        pairs.extend(
-            (a, b)
-            for a, b in combinations(named, 2)
-            if chained.get(record_node(a), -1) != chained.get(record_node(b), -2)
-        )
+    pairs = [
+        (a, b) for named in groups for a, b in combinations(named, 2) if chain_of.get(a, -1) != chain_of.get(b, -2)
+    ]
     if not pairs:
         return []
     found = []

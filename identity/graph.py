@@ -12,7 +12,6 @@ only records that carry a name.
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from itertools import repeat
 
 import networkx as nx
 import polars as pl
@@ -149,30 +148,22 @@ def household_identifiers(named: pl.DataFrame, identifiers: pl.DataFrame) -> set
     return {identifier_node(kind, value) for kind, value in carried.select("kind", "value").unique().iter_rows()}
 
 
-def build_graph(
-    record_ids: Iterable[str],
+def trusted_links(
     identifiers: pl.DataFrame,
     excluded: Iterable[IdentifierNode],
     *,
     household: Set[IdentifierNode] = frozenset(),
     named: Set[str] = frozenset(),
-) -> nx.Graph:
-    """Records and trusted identifiers, an edge wherever a record carries an identifier.
+) -> pl.DataFrame:
+    """(record_id, kind, value): each record's link to a trusted identifier, the graph's edges.
 
     `household` identifiers link named records only (see `household_identifiers`).
     """
-    graph = nx.Graph()
-    graph.add_nodes_from(record_node(r) for r in record_ids)
     kept = identifiers.select("record_id", "kind", "value").join(
         _node_frame(excluded), on=["kind", "value"], how="anti"
     )
     family = _node_frame(household).join(kept, on=["kind", "value"]).filter(~pl.col("record_id").is_in(list(named)))
-    kept = kept.join(family, on=["record_id", "kind", "value"], how="anti")
-    records = zip(repeat("record"), kept["record_id"].to_list())
-    nodes = zip(repeat("identifier"), kept["kind"].to_list(), kept["value"].to_list())
-    # Without attributes (the bulk of the build time otherwise): see `edge_rule` and `edge_capacity`.
-    graph.add_edges_from(zip(records, nodes, strict=False))
-    return graph
+    return kept.join(family, on=["record_id", "kind", "value"], how="anti")
 
 
 def _node_frame(nodes: Iterable[IdentifierNode]) -> pl.DataFrame:
@@ -197,55 +188,5 @@ def edge_capacity(graph: nx.Graph, u: Node, v: Node) -> float:
     return CUT_COST.get((u if u[0] == "identifier" else v)[1], DEFAULT_CUT_COST)
 
 
-def add_match_edges(graph: nx.Graph, matches: pl.DataFrame) -> None:
-    """Record-to-record edges of probabilistic matches (left_id, right_id, probability, evidence).
-
-    A match costs from 1 to 4 to cut, by probability: firmer than a device, softer than an e-mail.
-    """
-    rows = matches.select("left_id", "right_id", "probability", "evidence").iter_rows()
-    graph.add_edges_from(
-        (
-            record_node(left),
-            record_node(right),
-            {"rule": "probabilistic", "probability": chance, "evidence": evidence, "capacity": 1.0 + 3.0 * chance},
-        )
-        for left, right, chance, evidence in rows
-    )
-
-
 MANUAL_CUT_COST = 1_000.0
 """A must-link outweighs any evidence: a cut goes through it only when nothing else separates."""
-
-
-def add_manual_edges(graph: nx.Graph, pairs: Iterable[tuple[str, str]]) -> None:
-    """Must-link overrides between records the graph holds (a pair naming an unknown record is skipped)."""
-    for left, right in pairs:
-        a, b = record_node(left), record_node(right)
-        if a in graph and b in graph:
-            graph.add_edge(a, b, rule="manual:must_link", capacity=MANUAL_CUT_COST)
-
-
-def identifiers_of(component: set[Node]) -> list[tuple[str, str]]:
-    """(kind, value) of the identifier nodes of a component."""
-    return [(node[1], node[2]) for node in component if len(node) == 3]
-
-
-def customer_records(graph: nx.Graph) -> set[str]:
-    """Ids of the records that carry a trusted customer identifier (not only devices)."""
-    return {
-        node[1]
-        for node in graph
-        if node[0] == "record" and any(other[0] == "identifier" and other[1] in CUSTOMER_KINDS for other in graph[node])
-    }
-
-
-def customer_components(components: Iterable[set[Node]], customers: Set[str]) -> list[set[Node]]:
-    """The components that describe a customer: an identifier beyond devices, or a record in `customers`."""
-    found = []
-    for component in components:
-        if any(
-            (node[0] == "identifier" and node[1] in CUSTOMER_KINDS) or (node[0] == "record" and node[1] in customers)
-            for node in component
-        ):
-            found.append(component)
-    return found

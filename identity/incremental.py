@@ -85,7 +85,7 @@ def attach(
     )
     # 4. the golden record of every customer that gained records, from all its records.
     touched = membership["customer_id"].unique()
-    members = pl.concat([previous.membership, membership]).filter(pl.col("customer_id").is_in(touched))
+    members = pl.concat([previous.membership, membership]).filter(pl.col("customer_id").is_in(touched.implode()))
     rows = everyone.join(members.drop("confidence"), on="record_id", how="inner")
     return Attachment(membership, golden_customers(rows, default_region=default_region, build_id=build_id))
 

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +56,7 @@ TRAINING_RULES: tuple[tuple[str, ...], ...] = (
     ("email",),
     ("national_id",),
 )
-"""Blocks whose pairs train m: together they leave every comparison out of at least one."""
+"""Blocks whose pairs train m (each one of BLOCKING_RULES): together they leave every comparison out of one."""
 # Blocking keys derived from several comparison columns.
 _COVERS = {"names": ("first", "last")}
 MAX_BLOCK = 400
@@ -123,10 +123,10 @@ def _names_key() -> pl.Expr:
     return pl.when(both).then(pl.concat_str(lowest, highest, separator="|")).alias("names")
 
 
-def candidate_pairs(
+def blocked_pairs(
     frame: pl.DataFrame, rules: Sequence[Sequence[str]] = BLOCKING_RULES, *, max_block: int = MAX_BLOCK
-) -> pl.DataFrame:
-    """(left, right) row pairs, left < right, equal on the columns of at least one rule.
+) -> list[pl.DataFrame]:
+    """Per rule, the (left, right) row pairs, left < right, equal on the rule's columns.
 
     A block larger than `max_block` records is skipped: a key that many records share (a common
     name in a big city) says little, and its pairs would grow with the square of its size.
@@ -138,6 +138,17 @@ def candidate_pairs(
         keyed = keyed.join(small, on=list(rule))
         pairs = keyed.join(keyed, on=list(rule), suffix="_r").filter(pl.col("row") < pl.col("row_r"))
         parts.append(pairs.select(pl.col("row").alias("left"), pl.col("row_r").alias("right")))
+    return parts
+
+
+def candidate_pairs(
+    frame: pl.DataFrame, rules: Sequence[Sequence[str]] = BLOCKING_RULES, *, max_block: int = MAX_BLOCK
+) -> pl.DataFrame:
+    """(left, right) row pairs, left < right, equal on the columns of at least one rule (see `blocked_pairs`)."""
+    return _union(blocked_pairs(frame, rules, max_block=max_block))
+
+
+def _union(parts: list[pl.DataFrame]) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32})
     return pl.concat(parts).unique().sort("left", "right")
@@ -160,9 +171,9 @@ def _align_names(left: pl.DataFrame, right: pl.DataFrame) -> pl.DataFrame:
         return right
 
     def similarity(a: pl.Series, b: pl.Series) -> np.ndarray:
-        both = (a.is_not_null() & b.is_not_null()).to_numpy()
-        out = np.zeros(len(a))
-        rows = np.flatnonzero(both)
+        equal = (a == b).fill_null(False).to_numpy()
+        out = equal.astype(float)
+        rows = np.flatnonzero((a.is_not_null() & b.is_not_null()).to_numpy() & ~equal)
         if len(rows):
             out[rows] = process.cpdist(
                 a.gather(rows).to_list(), b.gather(rows).to_list(), scorer=JaroWinkler.normalized_similarity, workers=-1
@@ -280,15 +291,13 @@ def _em(levels: np.ndarray, model: MatchModel, trained: list[int], *, iterations
 
 
 def estimate_m(
-    frame: pl.DataFrame,
+    sessions: Iterable[tuple[Sequence[str], np.ndarray]],
     u: list[np.ndarray],
     comparisons: Sequence[Comparison],
     *,
-    rules: Sequence[Sequence[str]] = TRAINING_RULES,
-    max_block: int = MAX_BLOCK,
     iterations: int = EM_ITERATIONS,
 ) -> list[np.ndarray]:
-    """m per comparison level, by EM over the pairs of each training rule (Splink's training sessions).
+    """m per comparison level, by EM over each training session (Splink's): a rule and its pairs' levels.
 
     Pairs blocked on a rule agree on its columns by construction, so a session leaves those
     comparisons out and estimates the others; each comparison's m is the average over the sessions
@@ -296,13 +305,12 @@ def estimate_m(
     """
     sums = [np.zeros(len(c.labels)) for c in comparisons]
     mass = np.zeros(len(comparisons))
-    for rule in rules:
-        pairs = candidate_pairs(frame, [rule], max_block=max_block)
-        if pairs.is_empty():
+    for rule, session in sessions:
+        if not len(session):
             continue
-        levels = pair_levels(frame, pairs, comparisons)
         blocked = {column for key in rule for column in _COVERS.get(key, (key,))}
         trained = [k for k, c in enumerate(comparisons) if c.column not in blocked]
+        levels = session.copy()
         levels[:, [k for k in range(len(comparisons)) if k not in trained]] = NULL_LEVEL
         start = MatchModel(tuple(comparisons), [_initial_m(len(c.labels)) for c in comparisons], u, prior=0.5)
         model = _em(levels, start, trained, iterations=iterations)
@@ -323,8 +331,10 @@ def estimate_prior(levels: np.ndarray, model: MatchModel, record_count: int, *, 
     """
     all_pairs = max(record_count * (record_count - 1) / 2, 1.0)
     prior = min(1.0 / all_pairs, 0.5)
+    # The levels' evidence does not change with the prior: weigh them once, shift by the prior's log-odds.
+    evidence = MatchModel(model.comparisons, model.m, model.u, 0.5).match_weight(levels)
     for _ in range(iterations):
-        expected = probability(MatchModel(model.comparisons, model.m, model.u, prior).match_weight(levels)).sum()
+        expected = probability(evidence + np.log2(prior / (1 - prior))).sum()
         prior = float(np.clip(expected / all_pairs, 1e-12, 0.5))
     return prior
 
@@ -350,9 +360,16 @@ class Matcher:
         """Normalise `records`, block them and estimate u, m and the prior (see the module docstring)."""
         frame = match_frame(records, default_region=default_region)
         u = estimate_u(frame, comparisons)
-        model = MatchModel(tuple(comparisons), estimate_m(frame, u, comparisons, max_block=max_block), u, prior=0.5)
-        candidates = candidate_pairs(frame, max_block=max_block)
+        # Every rule's pairs are compared once; the training sessions take their rows of that matrix.
+        per_rule = dict(zip(BLOCKING_RULES, blocked_pairs(frame, max_block=max_block), strict=True))
+        candidates = _union(list(per_rule.values()))
         levels = pair_levels(frame, candidates, comparisons)
+        numbered = candidates.with_row_index("pair")
+        sessions = [
+            (rule, levels[numbered.join(per_rule[rule], on=["left", "right"], how="semi")["pair"].to_numpy()])
+            for rule in TRAINING_RULES
+        ]
+        model = MatchModel(tuple(comparisons), estimate_m(sessions, u, comparisons), u, prior=0.5)
         model.prior = estimate_prior(levels, model, len(frame))
         return cls(frame, model, candidates, levels)
 

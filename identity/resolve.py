@@ -16,8 +16,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 import polars as pl
@@ -26,26 +27,20 @@ from identity.constraints import (
     CONFLICT_BITS,
     PER_CUSTOMER_LIMITS,
     CannotLink,
-    Cut,
     cuts_frame,
     data_constraints,
     enforce,
     limit_constraints,
 )
 from identity.graph import (
+    CUSTOMER_KINDS,
     IdentifierNode,
-    Node,
-    add_manual_edges,
-    add_match_edges,
-    build_graph,
-    customer_components,
-    customer_records,
     household_identifiers,
-    identifiers_of,
-    record_node,
     shared_device_sessions,
+    trusted_links,
     untrusted_identifiers,
 )
+from identity.links import COMPONENT, Links
 from identity.match import Matcher
 from identity.records import SOURCE_RANK
 from identity.survivorship import golden_attributes
@@ -62,10 +57,14 @@ class Resolution:
     links: pl.DataFrame
     untrusted: dict[IdentifierNode, str]
     membership: pl.DataFrame  # record_id, customer_id, confidence
-    matches: pl.DataFrame  # probabilistic links kept: left_id, right_id, match_weight, probability, evidence
     cuts: pl.DataFrame  # links removed by cannot-link constraints
-    graph: nx.Graph = field(repr=False)
+    linkage: Links = field(repr=False)  # the links kept once the cuts are made
     household: frozenset[IdentifierNode] = frozenset()  # family e-mails and phones: named records only
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """The whole identity graph in NetworkX, built on first use (explanations, incremental attach)."""
+        return self.linkage.networkx()
 
 
 def customer_id_for(anchor_record_id: str) -> str:
@@ -96,28 +95,33 @@ def resolve(
     identifiers = identifiers.filter(~pl.col("record_id").is_in(shared_device_sessions(records, untrusted.keys())))
     matcher = Matcher.fit(records, default_region=default_region)
     household = household_identifiers(matcher.frame, identifiers)
-    graph = build_graph(
-        records["record_id"].unique().to_list(), identifiers, untrusted, household=household, named=matcher.named
+    linkage = Links(
+        records["record_id"],
+        trusted_links(identifiers, untrusted, household=household, named=matcher.named),
+        matcher.matches(match_threshold),
+        tuple(must_links),
     )
-    matches = matcher.matches(match_threshold)
-    add_match_edges(graph, matches)
-    add_manual_edges(graph, must_links)
-    components = list(nx.connected_components(graph))
-    crowded = [c for c in components if _named_count(c, matcher) > 1]
-    chains = nx.Graph(zip(map(record_node, matches["left_id"]), map(record_node, matches["right_id"]), strict=True))
-    found = [
-        *limit_constraints(graph, components, limits),
-        *data_constraints(crowded, matcher, chains, conflict_bits=conflict_bits),
-    ]
-    keyed = customer_records(graph)  # before cuts: a record cut loose stays a customer of its own
-    cuts = enforce(graph, [*cannot_links, *found])
-    held = customer_components(_after_cuts(graph, components, cuts), matcher.named | keyed)
-    member_frame, kept = _membership(graph, held, records)
+    record_labels, value_labels = linkage.labels()
+    # Records carrying a customer identifier before any cut: one cut loose stays a customer of its own.
+    keyed = linkage.identifier_links.filter(pl.col("kind").is_in(CUSTOMER_KINDS))["record_id"]
+    found = data_constraints(
+        _named_groups(record_labels, matcher.named), matcher, _chains(linkage), conflict_bits=conflict_bits
+    )
+    constrained = [*cannot_links, *found]
+    graph = linkage.networkx(_touched_records(record_labels, linkage, constrained, limits))
+    constraints = [*cannot_links, *limit_constraints(graph, nx.connected_components(graph), limits), *found]
+    cuts = enforce(graph, constraints)
+    if cuts:
+        record_labels, value_labels = _relabelled(graph, record_labels, value_labels)
+        linkage = linkage.without([(u, v) for cut in cuts for u, v, _ in cut.edges])
+    owners = _customer_ids(record_labels, value_labels, records, matcher.named | set(keyed.to_list()))
+    member_frame = _membership(record_labels, owners, linkage)
     members = records.join(member_frame.drop("confidence"), on="record_id", how="inner")
     customers = golden_customers(members, default_region=default_region, build_id=build_id)
+    kept = value_labels.join(owners, on=COMPONENT).select("customer_id", "kind", "value")
     shared = _shared_links(identifiers, member_frame, untrusted)
     links = _links(members, kept, shared, build_id=build_id)
-    return Resolution(customers, links, untrusted, member_frame, matches, cuts_frame(cuts), graph, frozenset(household))
+    return Resolution(customers, links, untrusted, member_frame, cuts_frame(cuts), linkage, frozenset(household))
 
 
 def renamed(resolution: Resolution, final: Mapping[str, str]) -> Resolution:
@@ -131,48 +135,121 @@ def renamed(resolution: Resolution, final: Mapping[str, str]) -> Resolution:
         rename(resolution.links).sort("customer_id", "link_type", "kind", "value"),
         resolution.untrusted,
         rename(resolution.membership),
-        resolution.matches,
         resolution.cuts,
-        resolution.graph,
+        resolution.linkage,
         resolution.household,
     )
 
 
-def _after_cuts(graph: nx.Graph, components: list[set[Node]], cuts: list[Cut]) -> list[set[Node]]:
-    """The components once cuts are made: those a cut touched are recomputed, the rest kept."""
-    touched = {node for cut in cuts for u, v, _ in cut.edges for node in (u, v)}
-    if not touched:
-        return components
-    kept = [c for c in components if touched.isdisjoint(c)]
-    redone = set().union(*(c for c in components if not touched.isdisjoint(c)))
-    return kept + list(nx.connected_components(graph.subgraph(redone)))
+def _named_groups(record_labels: pl.DataFrame, named: frozenset[str]) -> list[list[str]]:
+    """The named records of each component holding more than one."""
+    grouped = (
+        record_labels.filter(pl.col("record_id").is_in(list(named)))
+        .group_by(COMPONENT)
+        .agg(pl.col("record_id").sort())
+        .filter(pl.col("record_id").list.len() > 1)
+    )
+    return grouped["record_id"].to_list()
 
 
-def _membership(
-    graph: nx.Graph, components: list[set[Node]], records: pl.DataFrame
-) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
-    """(record_id, customer_id, confidence) of every record in a customer, and each customer's identifiers."""
-    sources = dict(zip(records["record_id"].to_list(), records["source"].to_list(), strict=False))
-    assigned: list[tuple[str, str, float]] = []
-    kept: list[tuple[str, str, str]] = []
-    for component in components:
-        record_ids = [node[1] for node in component if node[0] == "record"]
-        customer_id = customer_id_for(anchor_record(record_ids, sources))
-        assigned.extend((record_id, customer_id, _confidence(graph, record_id)) for record_id in record_ids)
-        kept.extend((customer_id, kind, value) for kind, value in identifiers_of(component))
-    schema = {"record_id": pl.String, "customer_id": pl.String, "confidence": pl.Float64}
-    return pl.DataFrame(assigned, schema=schema, orient="row"), kept
+def _chains(linkage: Links) -> dict[str, int]:
+    """Each matched record's chain: the component probabilistic matches alone make."""
+    matched = pl.concat([linkage.matches["left_id"], linkage.matches["right_id"]])
+    chains, _ = Links(matched, linkage.identifier_links.clear(), linkage.matches).labels()
+    return dict(zip(chains["record_id"].to_list(), chains[COMPONENT].to_list(), strict=True))
 
 
-def _named_count(component: set[Node], matcher: Matcher) -> int:
-    return sum(1 for node in component if node[0] == "record" and node[1] in matcher.named)
+def _touched_records(
+    record_labels: pl.DataFrame, linkage: Links, constraints: Sequence[CannotLink], limits: Mapping[str, int]
+) -> pl.Series:
+    """Records of the components a constraint may cut: those of its records, and those over a limit."""
+    named = [record for constraint in constraints for record in (constraint.left, constraint.right)]
+    kind_limit = pl.col("kind").replace_strict(dict(limits), default=None, return_dtype=pl.Int64)
+    over_limit = (
+        linkage.identifier_links.filter(pl.col("kind").is_in(list(limits)))
+        .join(record_labels, on="record_id")
+        .group_by(COMPONENT, "kind")
+        .agg(pl.col("value").n_unique().alias("values"))
+        .filter(pl.col("values") > kind_limit)
+    )
+    components = pl.concat(
+        [record_labels.filter(pl.col("record_id").is_in(named))[COMPONENT], over_limit[COMPONENT]]
+    ).unique()
+    return record_labels.filter(pl.col(COMPONENT).is_in(components.implode()))["record_id"]
 
 
-def _confidence(graph: nx.Graph, record_id: str) -> float:
-    """1.0 for a record held by an identifier (or alone); else its best probabilistic match."""
-    links = graph[record_node(record_id)]
-    chances = [data.get("probability", 1.0) for data in links.values()]
-    return max(chances, default=1.0)
+def _relabelled(
+    graph: nx.Graph, record_labels: pl.DataFrame, value_labels: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The labels once cuts are made: the components of `graph` (the cut ones) get fresh labels."""
+    start = len(record_labels) + len(value_labels)  # above every label: there are fewer components than nodes
+    records: list[tuple[str, int]] = []
+    values: list[tuple[str, str, int]] = []
+    for label, component in enumerate(nx.connected_components(graph), start=start):
+        for node in component:
+            if node[0] == "record":
+                records.append((node[1], label))
+            else:
+                values.append((node[1], node[2], label))
+    fresh_records = pl.DataFrame(records, schema={"record_id": pl.String, "fresh": pl.Int64}, orient="row")
+    fresh_values = pl.DataFrame(values, schema={"kind": pl.String, "value": pl.String, "fresh": pl.Int64}, orient="row")
+    update = pl.coalesce("fresh", COMPONENT).alias(COMPONENT)
+    return (
+        record_labels.join(fresh_records, on="record_id", how="left").select("record_id", update),
+        value_labels.join(fresh_values, on=["kind", "value"], how="left").select("kind", "value", update),
+    )
+
+
+def _customer_ids(
+    record_labels: pl.DataFrame, value_labels: pl.DataFrame, records: pl.DataFrame, customers: Set[str]
+) -> pl.DataFrame:
+    """(component, customer_id) of the components that describe a customer.
+
+    A component is a customer when it holds an identifier beyond devices or a record in `customers`;
+    its id derives from its anchor record (see `anchor_record`).
+    """
+    held = pl.concat(
+        [
+            value_labels.filter(pl.col("kind").is_in(CUSTOMER_KINDS))[COMPONENT],
+            record_labels.filter(pl.col("record_id").is_in(list(customers)))[COMPONENT],
+        ]
+    ).unique()
+    sources = records.select("record_id", "source").unique(subset="record_id")
+    rank = pl.col("source").replace_strict(SOURCE_RANK, default=99, return_dtype=pl.Int64)
+    anchors = (
+        record_labels.filter(pl.col(COMPONENT).is_in(held.implode()))
+        .join(sources, on="record_id")
+        .sort(rank, pl.col("record_id").str.len_chars(), "record_id")
+        .group_by(COMPONENT, maintain_order=True)
+        .first()
+    )
+    return anchors.select(
+        COMPONENT, pl.col("record_id").map_elements(customer_id_for, return_dtype=pl.String).alias("customer_id")
+    )
+
+
+def _membership(record_labels: pl.DataFrame, owners: pl.DataFrame, linkage: Links) -> pl.DataFrame:
+    """(record_id, customer_id, confidence) of every record in a customer.
+
+    Confidence is 1.0 for a record an identifier or a must-link holds (or alone), else its best
+    probabilistic match.
+    """
+    must = pl.Series([record for pair in linkage.must_links for record in pair], dtype=pl.String)
+    held = pl.concat([linkage.identifier_links["record_id"], must])
+    matches = linkage.matches
+    best = (
+        pl.concat([matches.select(pl.col(side).alias("record_id"), "probability") for side in ("left_id", "right_id")])
+        .group_by("record_id")
+        .agg(pl.col("probability").max())
+    )
+    confidence = (
+        pl.when(pl.col("record_id").is_in(held.implode())).then(1.0).otherwise(pl.col("probability").fill_null(1.0))
+    )
+    return (
+        record_labels.join(owners, on=COMPONENT)
+        .join(best, on="record_id", how="left")
+        .select("record_id", "customer_id", confidence.cast(pl.Float64).alias("confidence"))
+    )
 
 
 def golden_customers(members: pl.DataFrame, *, default_region: str, build_id: str) -> pl.DataFrame:
@@ -197,9 +274,7 @@ def _shared_links(
     return carried.select("customer_id", pl.lit("identifier").alias("link_type"), "kind", "value", "rule").unique()
 
 
-def _links(
-    members: pl.DataFrame, kept: list[tuple[str, str, str]], shared: pl.DataFrame, *, build_id: str
-) -> pl.DataFrame:
+def _links(members: pl.DataFrame, kept: pl.DataFrame, shared: pl.DataFrame, *, build_id: str) -> pl.DataFrame:
     records = members.select(
         "customer_id",
         pl.lit("record").alias("link_type"),
@@ -207,8 +282,7 @@ def _links(
         pl.col("record_key").alias("value"),
         pl.lit("component").alias("rule"),
     ).unique()
-    schema = {"customer_id": pl.String, "kind": pl.String, "value": pl.String}
-    identifiers = pl.DataFrame(kept, schema=schema, orient="row").select(
+    identifiers = kept.select(
         "customer_id",
         pl.lit("identifier").alias("link_type"),
         "kind",
