@@ -18,8 +18,8 @@ import polars as pl
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from identity.normalize import canonical_first_name, is_junk, normalize_name
-from identity.records import DEVICE_SOURCE
+from identity.normalize import JUNK_RULE_KINDS, JUNK_VALUES, canonical_first_name, is_junk, normalize_name
+from identity.records import DEVICE_SOURCE, map_distinct
 
 RecordNode = tuple[str, str]  # ("record", record_id)
 IdentifierNode = tuple[str, str, str]  # ("identifier", kind, value)
@@ -71,11 +71,14 @@ def count_people(names: list[tuple[str, str]]) -> int:
 
 def _named_people(records: pl.DataFrame, identifiers: pl.DataFrame) -> pl.DataFrame:
     """(kind, value, named_people): distinct people by name among the records carrying each identifier."""
-    latest = records.sort("seen_at").unique(subset="record_id", keep="last")  # an account's current name
+    named = records.select("record_id", "seen_at", "first_name", "last_name").filter(
+        pl.col("first_name").is_not_null() & pl.col("last_name").is_not_null()
+    )
+    latest = named.sort("seen_at").unique(subset="record_id", keep="last")  # an account's current name
     names = latest.select(
         "record_id",
-        pl.col("first_name").map_elements(canonical_first_name, return_dtype=pl.String).alias("first"),
-        pl.col("last_name").map_elements(normalize_name, return_dtype=pl.String).alias("last"),
+        map_distinct(latest["first_name"], canonical_first_name).alias("first"),
+        map_distinct(latest["last_name"], normalize_name).alias("last"),
     ).filter(pl.col("first").is_not_null() & pl.col("last").is_not_null())
     grouped = (
         identifiers.filter(pl.col("kind") != "user_id")  # an account id names one account, whatever its history
@@ -109,15 +112,25 @@ def untrusted_identifiers(
       allows (a till's default phone; for devices, more than one account: a shared computer).
     """
     reasons: dict[IdentifierNode, str] = {}
-    for kind, value in identifiers.select("kind", "value").unique().iter_rows():
-        if is_junk(kind, value):
-            reasons[identifier_node(kind, value)] = "junk_value"
+    for kind, value in _junk(identifiers.select("kind", "value").unique()).iter_rows():
+        reasons[identifier_node(kind, value)] = "junk_value"
     for kind, value, people in _named_people(records, identifiers).filter(pl.col("named_people") > 1).iter_rows():
         reasons.setdefault(identifier_node(kind, value), f"household_{people}_people")
     limits = pl.col("kind").replace_strict(MAX_PEOPLE_BY_KIND, default=max_people, return_dtype=pl.Int64)
     for kind, value, people in _id_people(identifiers).filter(pl.col("id_people") > limits).iter_rows():
         reasons.setdefault(identifier_node(kind, value), f"shared_by_{people}_people")
     return reasons
+
+
+def _junk(values: pl.DataFrame) -> pl.DataFrame:
+    """The (kind, value) rows that are junk: a listed value, or one a kind's junk rule catches."""
+    ruled = pl.col("kind").is_in(JUNK_RULE_KINDS)
+    listed = pl.concat_str("kind", pl.lit("\x00"), "value").is_in(
+        [f"{kind}\x00{value}" for kind, found in JUNK_VALUES.items() for value in found]
+    )
+    candidates = values.filter(ruled | listed | (pl.col("value") == ""))
+    keep = [is_junk(kind, value) for kind, value in candidates.iter_rows()]
+    return candidates.filter(pl.Series(keep, dtype=pl.Boolean))
 
 
 def shared_device_sessions(records: pl.DataFrame, untrusted: Set[IdentifierNode]) -> list[str]:

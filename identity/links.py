@@ -73,6 +73,8 @@ class Links:
             matches = matches.filter(pl.col("left_id").is_in(chosen.implode()))
             kept = set(chosen.to_list())
             must = tuple((a, b) for a, b in must if a in kept and b in kept)
+        # Sorted, so that cuts and explanations come out the same whatever order the frames arrive in.
+        links, matches = links.sort("record_id", "kind", "value"), matches.sort("left_id", "right_id")
         records = zip(repeat("record"), links["record_id"].to_list(), strict=False)
         nodes = zip(repeat("identifier"), links["kind"].to_list(), links["value"].to_list(), strict=False)
         # Without attributes (the bulk of the build time otherwise): see `edge_rule` and `edge_capacity`.

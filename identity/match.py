@@ -43,7 +43,6 @@ BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("dob", "city"),
     ("street", "postcode"),
     ("street", "city"),
-    ("last", "city"),
     ("phone",),
     ("email",),
     ("national_id",),

@@ -344,6 +344,10 @@ def normalize_postcode(value: str | None, country: str | None = None) -> str | N
     return text
 
 
+JUNK_RULE_KINDS: Final = ("email", "phone", "loyalty_id")
+"""Kinds with a junk rule beyond their list (wildcard e-mails, digit runs, zero cards)."""
+
+
 def is_junk(
     kind: IdentifierKind,
     normalized: str,

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -102,8 +102,9 @@ def resolve(
         tuple(must_links),
     )
     record_labels, value_labels = linkage.labels()
-    # Records carrying a customer identifier before any cut: one cut loose stays a customer of its own.
+    # Named records, and those carrying a customer identifier before any cut: one cut loose stays a customer.
     keyed = linkage.identifier_links.filter(pl.col("kind").is_in(CUSTOMER_KINDS))["record_id"]
+    customer_records = pl.concat([keyed, matcher.frame["record_id"]])
     found = data_constraints(
         _named_groups(record_labels, matcher.named), matcher, _chains(linkage), conflict_bits=conflict_bits
     )
@@ -114,7 +115,7 @@ def resolve(
     if cuts:
         record_labels, value_labels = _relabelled(graph, record_labels, value_labels)
         linkage = linkage.without([(u, v) for cut in cuts for u, v, _ in cut.edges])
-    owners = _customer_ids(record_labels, value_labels, records, matcher.named | set(keyed.to_list()))
+    owners = _customer_ids(record_labels, value_labels, records, customer_records)
     member_frame = _membership(record_labels, owners, linkage)
     members = records.join(member_frame.drop("confidence"), on="record_id", how="inner")
     customers = golden_customers(members, default_region=default_region, build_id=build_id)
@@ -149,7 +150,7 @@ def _named_groups(record_labels: pl.DataFrame, named: frozenset[str]) -> list[li
         .agg(pl.col("record_id").sort())
         .filter(pl.col("record_id").list.len() > 1)
     )
-    return grouped["record_id"].to_list()
+    return sorted(grouped["record_id"].to_list())  # constraints are cut in order: the same order every build
 
 
 def _chains(linkage: Links) -> dict[str, int]:
@@ -175,7 +176,7 @@ def _touched_records(
     components = pl.concat(
         [record_labels.filter(pl.col("record_id").is_in(named))[COMPONENT], over_limit[COMPONENT]]
     ).unique()
-    return record_labels.filter(pl.col(COMPONENT).is_in(components.implode()))["record_id"]
+    return record_labels.filter(pl.col(COMPONENT).is_in(components.implode()))["record_id"].sort()
 
 
 def _relabelled(
@@ -201,7 +202,7 @@ def _relabelled(
 
 
 def _customer_ids(
-    record_labels: pl.DataFrame, value_labels: pl.DataFrame, records: pl.DataFrame, customers: Set[str]
+    record_labels: pl.DataFrame, value_labels: pl.DataFrame, records: pl.DataFrame, customers: pl.Series
 ) -> pl.DataFrame:
     """(component, customer_id) of the components that describe a customer.
 
@@ -211,7 +212,7 @@ def _customer_ids(
     held = pl.concat(
         [
             value_labels.filter(pl.col("kind").is_in(CUSTOMER_KINDS))[COMPONENT],
-            record_labels.filter(pl.col("record_id").is_in(list(customers)))[COMPONENT],
+            record_labels.filter(pl.col("record_id").is_in(customers.implode()))[COMPONENT],
         ]
     ).unique()
     sources = records.select("record_id", "source").unique(subset="record_id")

@@ -7,8 +7,6 @@ golden e-mail. Each chosen value keeps its lineage: the record it came from and 
 
 from __future__ import annotations
 
-import json
-
 import polars as pl
 
 from identity.normalize import is_relay_email, normalize_phone
@@ -51,7 +49,9 @@ def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataF
     for attribute in ATTRIBUTES:
         if attribute not in values.columns:
             values = values.with_columns(pl.lit(None, pl.String).alias(attribute))
-    entry = pl.format('{}: {{"record": {}, "rule": "{}"}}', _json("attribute"), _json("record_id"), pl.lit(RULE))
+    # Attribute names are plain identifiers (ATTRIBUTES); the record and rule are JSON-encoded by polars.
+    source = pl.struct(pl.col("record_id").alias("record"), pl.lit(RULE).alias("rule")).struct.json_encode()
+    entry = pl.concat_str(pl.lit('"'), "attribute", pl.lit('": '), source)
     lineage = (
         chosen.sort("customer_id", "attribute")
         .with_columns(entry.alias("entry"))
@@ -70,13 +70,6 @@ def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataF
 def display_name(name: str) -> str:
     """A name typed all in one case ('omar', 'COLE') shown in title case; mixed case ('McDonald') kept."""
     return name.title() if name.islower() or name.isupper() else name
-
-
-def _json(column: str) -> pl.Expr:
-    """A text column as a JSON string literal."""
-    return pl.col(column).map_batches(
-        lambda s: pl.Series([json.dumps(v) for v in s.to_list()], dtype=pl.String), return_dtype=pl.String
-    )
 
 
 def _relay_domains(long: pl.DataFrame) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import networkx as nx
 import polars as pl
 
-from identity.constraints import CannotLink, enforce
+from identity.constraints import CannotLink, enforce, limit_constraints
 from identity.graph import identifier_node, record_node
 from identity.records import identifiers
 from identity.resolve import resolve
@@ -114,3 +114,15 @@ def test_an_account_whose_loyalty_card_was_replaced_keeps_its_till_orders() -> N
     resolution = resolve(frame, identifiers(frame, default_region="US"), max_people=3, default_region="US",
                          build_id="b")  # fmt: skip
     assert partition(resolution) == {frozenset({"1", "o9", "o10"})} and resolution.cuts.is_empty()
+
+
+def test_limit_constraints_come_in_one_order_whatever_order_a_component_iterates_in() -> None:
+    """A set iterates in a per-process order; constraints are cut one after another, so theirs must not vary."""
+    graph = nx.Graph()
+    for i, record in enumerate(("a", "b")):
+        graph.add_edge(record_node(record), identifier_node("loyalty_id", f"LOY-{i}"))
+        graph.add_edge(record_node(record), identifier_node("device_id", f"d{i}"))
+    nodes = list(graph.nodes)
+    limits = {"loyalty_id": 1, "device_id": 1}
+    orders = {tuple(limit_constraints(graph, [order], limits)) for order in (nodes, nodes[::-1], nodes[1:] + nodes[:1])}
+    assert len(orders) == 1 and len(orders.pop()) == 2
