@@ -167,9 +167,25 @@ def _e164(text: str, region: str) -> str | None:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not (phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number)):
+    if not (phonenumbers.is_possible_number(number) and _is_valid(number)):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
+    """`phonenumbers.is_valid_number`, asking the country code's main region first.
+
+    That function first looks for the number's region among all that share its code (25 for +1,
+    half its time) and then validates it there. The main region is the first looked at and, when
+    it has no leading-digit rule, is chosen exactly when the number is valid there: so a number
+    valid in it is valid, and only the others need the full search.
+    """
+    main = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(main, None)
+    if metadata is not None and metadata.leading_digits is None:
+        if phonenumbers.is_valid_number_for_region(number, main):
+            return True
+    return phonenumbers.is_valid_number(number)
 
 
 def normalize_loyalty_id(value: str | None) -> str | None:

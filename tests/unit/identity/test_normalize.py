@@ -599,3 +599,22 @@ def _parsed_as_typed(value: str, region: str) -> str | None:
 )  # fmt: skip
 def test_the_layout_shortcut_gives_what_parsing_as_typed_gives(typed: str, region: str) -> None:
     assert normalize_phone(typed, region) == _parsed_as_typed(typed, region)
+
+
+SHARED_CODE_REGIONS = ["US", "CA", "JM", "DO", "PR", "GB", "IM", "JE", "GG", "RU", "KZ", "AU", "CX", "DE", "FR"]
+
+
+@PROPERTY
+@given(
+    st.sampled_from(SHARED_CODE_REGIONS),
+    st.sampled_from([phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE]),
+    st.text(alphabet="0123456789", min_size=1, max_size=5),
+    st.sampled_from(["US", "GB"]),
+)
+def test_the_main_region_shortcut_validates_as_phonenumbers_does(home: str, kind: int, tail: str, region: str) -> None:
+    """Numbers of regions sharing a country code (+1, +44, +7, +61), with random last digits."""
+    example = phonenumbers.example_number_for_type(home, kind)
+    assert example is not None
+    national = phonenumbers.national_significant_number(example)
+    typed = f"+{example.country_code} {national[: -len(tail)]}{tail}"
+    assert normalize_phone(typed, region) == _parsed_as_typed(typed, region)
