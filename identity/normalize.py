@@ -73,6 +73,8 @@ _MIN_RUN: Final = 7
 _SEPARATORS: Final = re.compile(r"[\s\-.()]")
 _DIGITS: Final = re.compile(r"\+?\d+")
 _NANP: Final = re.compile(r"(?:\+?1)?([2-9]\d{9})")
+_SPACE: Final = re.compile(r"\s")  # what str.isspace() calls space
+_NANP_KEY: Final = re.compile(r"\+1([2-9]\d{9})")
 _NANP_REGIONS: Final = frozenset({"US", "CA"})
 
 
@@ -103,7 +105,7 @@ def normalize_email(value: str | None) -> str | None:
 def _canonical_email(text: str) -> str | None:
     """`normalize_email` of a stripped value; cached, as resolution meets each address many times."""
     text = unicodedata.normalize("NFKC", text.lower())
-    if text.count("@") != 1 or any(ch.isspace() or not ch.isprintable() for ch in text):
+    if text.count("@") != 1 or not text.isprintable() or _SPACE.search(text):
         return None
     local, domain = text.split("@")
     if not _is_domain(domain):
@@ -163,10 +165,14 @@ def _layout_free(text: str, region: str) -> str:
 @functools.lru_cache(maxsize=1 << 18)
 def _e164(text: str, region: str) -> str | None:
     """Parsing is the slow part of resolution (~80 us a number): each typed form is parsed once."""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
+    if nanp := _NANP_KEY.fullmatch(text):
+        # What parse gives for the "+1" and ten digits `_layout_free` writes, at a fraction of its cost.
+        number = phonenumbers.PhoneNumber(country_code=1, national_number=int(nanp.group(1)))
+    else:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return None
     if not (phonenumbers.is_possible_number(number) and _is_valid(number)):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

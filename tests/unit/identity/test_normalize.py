@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import string
+import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -618,3 +619,18 @@ def test_the_main_region_shortcut_validates_as_phonenumbers_does(home: str, kind
     national = phonenumbers.national_significant_number(example)
     typed = f"+{example.country_code} {national[: -len(tail)]}{tail}"
     assert normalize_phone(typed, region) == _parsed_as_typed(typed, region)
+
+
+@PROPERTY
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10), st.sampled_from(["US", "CA", "GB"]))
+def test_north_american_numbers_built_without_parsing_normalise_as_parsed(national: str, region: str) -> None:
+    typed = f"+1{national}"
+    assert normalize_phone(typed, region) == _parsed_as_typed(typed, region)
+
+
+@PROPERTY
+@given(st.text(min_size=1, max_size=12), st.sampled_from(["", "@example.com", "@gmail.com"]))
+def test_an_address_with_any_space_or_unprintable_character_is_rejected(local: str, domain: str) -> None:
+    typed = f"x{local}y{domain}"
+    unfit = any(ch.isspace() or not ch.isprintable() for ch in unicodedata.normalize("NFKC", typed.lower()))
+    assert not (unfit and normalize_email(typed) is not None)
