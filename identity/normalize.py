@@ -419,7 +419,7 @@ def _national_number(digits: str) -> str:
 
 def _is_digit_run(digits: str) -> bool:
     """Consecutive digits up or down the keypad, wrapping 9 -> 0 as "1234567890" does."""
-    if len(digits) < _MIN_RUN or not digits.isdigit():
+    if len(digits) < _MIN_RUN or not digits.isdigit() or (int(digits[1]) - int(digits[0])) % 10 not in (1, 9):
         return False
     steps = {(int(b) - int(a)) % 10 for a, b in zip(digits, digits[1:], strict=False)}
     return steps in ({1}, {9})

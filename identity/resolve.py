@@ -216,13 +216,15 @@ def _customer_ids(
         ]
     ).unique()
     sources = records.select("record_id", "source").unique(subset="record_id")
-    rank = pl.col("source").replace_strict(SOURCE_RANK, default=99, return_dtype=pl.Int64)
+    # `anchor_record`'s order as one text, so each component's anchor is a minimum, not a sort:
+    # source rank and id length zero-padded, then the id.
+    rank = pl.col("source").replace_strict(SOURCE_RANK, default=99, return_dtype=pl.String).str.zfill(2)
+    key = pl.concat_str(rank, pl.col("record_id").str.len_chars().cast(pl.String).str.zfill(6), "record_id")
     anchors = (
         record_labels.filter(pl.col(COMPONENT).is_in(held.implode()))
         .join(sources, on="record_id")
-        .sort(rank, pl.col("record_id").str.len_chars(), "record_id")
-        .group_by(COMPONENT, maintain_order=True)
-        .first()
+        .group_by(COMPONENT)
+        .agg(key.min().str.slice(8).alias("record_id"))
     )
     return anchors.select(
         COMPONENT, pl.col("record_id").map_elements(customer_id_for, return_dtype=pl.String).alias("customer_id")
