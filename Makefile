@@ -45,6 +45,7 @@ docs: $(STAMP) ## regenerate schema/ddl, schema/erd.* and api/openapi.json
 bench: $(STAMP) ## the merge, ingestion and identity benchmarks (1M rows each, Splink too; many minutes)
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/identity_accuracy.py
+	$(BIN)/python bench/identity_scale.py
 	$(BIN)/python bench/lakehouse_merge.py
 	$(BIN)/python bench/ingest_postgres.py
 	$(BIN)/python bench/ingest_kafka.py
