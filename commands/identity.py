@@ -57,7 +57,7 @@ def identity_resolve(
     result.write_csv(output_path)
     console.print(
         f"{len(result):,} records -> {result['customer_id'].n_unique():,} customers "
-        f"({len(resolution.linkage.matches):,} probabilistic links, {len(resolution.cuts):,} links cut, "
+        f"({len(resolution.linkage.matches):,} probabilistic links kept, {len(resolution.cuts):,} links cut, "
         f"{len(resolution.untrusted):,} identifiers set aside) in {time.perf_counter() - started:.1f} s"
     )
     console.print(f"written to {output_path}")

@@ -71,10 +71,10 @@ def count_people(names: list[tuple[str, str]]) -> int:
 
 def _named_people(records: pl.DataFrame, identifiers: pl.DataFrame) -> pl.DataFrame:
     """(kind, value, named_people): distinct people by name among the records carrying each identifier."""
-    named = records.select("record_id", "seen_at", "first_name", "last_name").filter(
+    current = records.select("record_id", "seen_at", "first_name", "last_name").sort("seen_at")
+    latest = current.unique(subset="record_id", keep="last").filter(  # an account's current name, if it has one
         pl.col("first_name").is_not_null() & pl.col("last_name").is_not_null()
     )
-    latest = named.sort("seen_at").unique(subset="record_id", keep="last")  # an account's current name
     names = latest.select(
         "record_id",
         map_distinct(latest["first_name"], canonical_first_name).alias("first"),

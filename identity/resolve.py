@@ -99,7 +99,7 @@ def resolve(
         records["record_id"],
         trusted_links(identifiers, untrusted, household=household, named=matcher.named),
         matcher.matches(match_threshold),
-        tuple(must_links),
+        _known_pairs(must_links, records["record_id"]),
     )
     record_labels, value_labels = linkage.labels()
     # Named records, and those carrying a customer identifier before any cut: one cut loose stays a customer.
@@ -140,6 +140,14 @@ def renamed(resolution: Resolution, final: Mapping[str, str]) -> Resolution:
         resolution.linkage,
         resolution.household,
     )
+
+
+def _known_pairs(pairs: Sequence[tuple[str, str]], record_ids: pl.Series) -> tuple[tuple[str, str], ...]:
+    """The must-links between records this build holds (an override may name a record since deleted)."""
+    if not pairs:
+        return ()
+    known = set(record_ids.to_list())
+    return tuple((left, right) for left, right in pairs if left in known and right in known)
 
 
 def _named_groups(record_labels: pl.DataFrame, named: frozenset[str]) -> list[list[str]]:

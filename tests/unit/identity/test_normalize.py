@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import string
-import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 
 from identity.nicknames import NICKNAMES
 from identity.normalize import (
+    _SPACE,
     IDENTIFIER_KINDS,
     JUNK_VALUES,
     canonical_first_name,
@@ -629,8 +629,7 @@ def test_north_american_numbers_built_without_parsing_normalise_as_parsed(nation
 
 
 @PROPERTY
-@given(st.text(min_size=1, max_size=12), st.sampled_from(["", "@example.com", "@gmail.com"]))
-def test_an_address_with_any_space_or_unprintable_character_is_rejected(local: str, domain: str) -> None:
-    typed = f"x{local}y{domain}"
-    unfit = any(ch.isspace() or not ch.isprintable() for ch in unicodedata.normalize("NFKC", typed.lower()))
-    assert not (unfit and normalize_email(typed) is not None)
+@given(st.text(min_size=0, max_size=16))
+def test_one_printable_check_rejects_what_the_per_character_check_rejected(text: str) -> None:
+    per_character = any(ch.isspace() or not ch.isprintable() for ch in text)
+    assert (not text.isprintable() or _SPACE.search(text) is not None) == per_character

@@ -9,6 +9,7 @@ import networkx as nx
 import polars as pl
 import pytest
 
+from identity.constraints import CannotLink
 from identity.graph import count_people, untrusted_identifiers
 from identity.records import RECORD_COLUMNS, identifiers
 from identity.resolve import customer_id_for, resolve
@@ -230,3 +231,32 @@ def test_names_one_slip_apart_are_the_same_person(a: str, b: str, same: bool) ->
     from identity.graph import similar_names
 
     assert similar_names(a, b) is same
+
+
+def test_membership_and_confidence_through_versions_must_links_and_cuts() -> None:
+    """Hand-worked: two versions of one account, must-links (one to a deleted record), a cannot-link."""
+    later = datetime(2026, 2, 1, tzinfo=UTC)
+    frame = records([
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "email": "a@x.com"},
+        {"record_id": "users:1", "source": "users", "record_key": "1", "user_id": "1", "email": "a2@x.com",
+         "seen_at": later},
+        {"record_id": "orders:1", "source": "orders", "record_key": "1", "email": "a2@x.com"},
+        {"record_id": "orders:2", "source": "orders", "record_key": "2"},  # nothing but a must-link
+        {"record_id": "orders:3", "source": "orders", "record_key": "3"},  # must-linked to a deleted record
+        {"record_id": "orders:4", "source": "orders", "record_key": "4", "phone": "+14155550101"},
+        {"record_id": "orders:5", "source": "orders", "record_key": "5", "phone": "+14155550101",
+         "email": "c@x.com"},
+    ])  # fmt: skip
+    resolution = resolve(
+        frame, identifiers(frame, default_region="US"), max_people=3, default_region="US", build_id="b",
+        must_links=[("orders:2", "users:1"), ("orders:3", "orders:gone")],
+        cannot_links=[CannotLink("orders:4", "orders:5", "manual")],
+    )  # fmt: skip
+    membership = {row["record_id"]: row for row in resolution.membership.iter_rows(named=True)}
+    owner = {record: row["customer_id"] for record, row in membership.items()}
+    assert owner["users:1"] == owner["orders:1"] == owner["orders:2"] == customer_id_for("users:1")
+    assert "orders:3" not in owner, "a nameless record without identifiers is no customer"
+    assert owner["orders:4"] != owner["orders:5"], "the cannot-link parts them"
+    assert sorted(membership) == ["orders:1", "orders:2", "orders:4", "orders:5", "users:1"]
+    assert {row["confidence"] for row in membership.values()} == {1.0}
+    assert resolution.cuts.select("reason", "rule").rows() == [("manual", "exact:phone")]
