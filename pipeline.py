@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -92,7 +93,11 @@ def build_gold(
     try:
         with Session(engine) as session:
             decisions = overrides.list_overrides(session)
-        inputs = gold_inputs(lake, overrides=overrides.fingerprint(decisions))
+        inputs = gold_inputs(
+            lake,
+            overrides=overrides.fingerprint(decisions),
+            identity_settings=json.dumps(settings.identity.model_dump(), sort_keys=True),
+        )
         if gold_is_current(lake, engine, inputs):
             announce("gold layer and serving store are current")
             return None, None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -111,6 +111,21 @@ class IdentitySettings(BaseModel):
         default_factory=lambda: {"loyalty_id": 1, "device_id": 3},
         description="most values of an identifier kind one customer holds; more part the customer",
     )
+
+    survivorship: dict[str, Literal["source_priority", "most_recent", "most_frequent"]] = Field(
+        default_factory=dict,
+        description="golden attribute -> survivorship strategy; the others use source_priority",
+    )
+
+    @field_validator("survivorship")
+    @classmethod
+    def _known_attributes(cls, strategies: dict[str, str]) -> dict[str, str]:
+        attributes = {"first_name", "last_name", "email", "phone", "dob", "street", "city", "postcode", "country",
+                      "loyalty_id"}  # fmt: skip
+        unknown = sorted(set(strategies) - attributes)
+        if unknown:
+            raise ValueError(f"attributes must be among {sorted(attributes)}; got {unknown}")
+        return strategies
 
     @field_validator("per_customer_limits")
     @classmethod

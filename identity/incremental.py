@@ -50,6 +50,7 @@ def attach(
     default_region: str,
     build_id: str,
     limits: Mapping[str, int] = PER_CUSTOMER_LIMITS,
+    survivorship: Mapping[str, str] | None = None,
 ) -> Attachment | None:
     """Attach `new_records` to the customers `previous` resolved from `records`; None means recompute.
 
@@ -87,7 +88,8 @@ def attach(
     touched = membership["customer_id"].unique()
     members = pl.concat([previous.membership, membership]).filter(pl.col("customer_id").is_in(touched.implode()))
     rows = everyone.join(members.drop("confidence"), on="record_id", how="inner")
-    return Attachment(membership, golden_customers(rows, default_region=default_region, build_id=build_id))
+    golden = golden_customers(rows, default_region=default_region, build_id=build_id, strategies=survivorship)
+    return Attachment(membership, golden)
 
 
 def _groups(

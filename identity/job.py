@@ -83,6 +83,7 @@ def run_identity(
         build_id=build_id,
         match_threshold=options.match_threshold,
         limits=options.per_customer_limits,
+        survivorship=options.survivorship,
         must_links=must_links,
         cannot_links=cannot_links,
     )

@@ -89,8 +89,12 @@ def resolve(
     cannot_links: Sequence[CannotLink] = (),
     limits: Mapping[str, int] = PER_CUSTOMER_LIMITS,
     must_links: Sequence[tuple[str, str]] = (),
+    survivorship: Mapping[str, str] | None = None,
 ) -> Resolution:
-    """Resolve records (see `identity.records`) into customers; see the module docstring."""
+    """Resolve records (see `identity.records`) into customers; see the module docstring.
+
+    `survivorship` maps golden attributes to their strategy (see `identity.survivorship`).
+    """
     untrusted = untrusted_identifiers(records, identifiers, max_people=max_people)
     identifiers = identifiers.filter(~pl.col("record_id").is_in(shared_device_sessions(records, untrusted.keys())))
     matcher = Matcher.fit(records, default_region=default_region)
@@ -118,7 +122,7 @@ def resolve(
     owners = _customer_ids(record_labels, value_labels, records, customer_records)
     member_frame = _membership(record_labels, owners, linkage)
     members = records.join(member_frame.drop("confidence"), on="record_id", how="inner")
-    customers = golden_customers(members, default_region=default_region, build_id=build_id)
+    customers = golden_customers(members, default_region=default_region, build_id=build_id, strategies=survivorship)
     kept = value_labels.join(owners, on=COMPONENT).select("customer_id", "kind", "value")
     shared = _shared_links(identifiers, member_frame, untrusted)
     links = _links(members, kept, shared, build_id=build_id)
@@ -263,9 +267,11 @@ def _membership(record_labels: pl.DataFrame, owners: pl.DataFrame, linkage: Link
     )
 
 
-def golden_customers(members: pl.DataFrame, *, default_region: str, build_id: str) -> pl.DataFrame:
+def golden_customers(
+    members: pl.DataFrame, *, default_region: str, build_id: str, strategies: Mapping[str, str] | None = None
+) -> pl.DataFrame:
     """One `gold.customers` row per customer of `members` (records with their customer_id)."""
-    golden = golden_attributes(members, default_region=default_region)
+    golden = golden_attributes(members, default_region=default_region, strategies=strategies)
     stats = members.group_by("customer_id").agg(
         pl.col("record_id").n_unique().cast(pl.Int32).alias("record_count"),
         pl.col("seen_at").min().alias("first_seen"),

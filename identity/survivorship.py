@@ -1,25 +1,48 @@
 """Survivorship: which record's value each golden attribute takes, and why.
 
-Rule (per attribute): the value from the most trusted source (an account before an order before a
-device), and among those the most recently seen; marketplace relay addresses never become the
-golden e-mail. Each chosen value keeps its lineage: the record it came from and the rule.
+A strategy per attribute (`C360_IDENTITY__SURVIVORSHIP`), each ending in the most recent value:
+- `source_priority` (the default): the most trusted source first (an account before an order
+  before a device);
+- `most_recent`: the most recently seen value, whatever its source;
+- `most_frequent`: the value most of the customer's records carry (a name typed the same way at
+  every order outvotes one odd spelling).
+Marketplace relay addresses never become the golden e-mail. Each chosen value keeps its lineage:
+the record it came from and the rule that chose it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Literal, get_args
 
 import polars as pl
 
 from identity.normalize import is_relay_email, normalize_phone
 from identity.records import ATTRIBUTES, SOURCE_RANK, map_distinct
 
-RULE = "source_priority_then_most_recent"
+Strategy = Literal["source_priority", "most_recent", "most_frequent"]
+STRATEGIES: Final = get_args(Strategy)
+DEFAULT_STRATEGY: Final[Strategy] = "source_priority"
+RULES: Final[dict[str, str]] = {
+    "source_priority": "source_priority_then_most_recent",
+    "most_recent": "most_recent_then_source_priority",
+    "most_frequent": "most_frequent_then_most_recent",
+}
+"""The rule each strategy writes into the lineage."""
 
 
-def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
+def golden_attributes(
+    members: pl.DataFrame, *, default_region: str, strategies: Mapping[str, str] | None = None
+) -> pl.DataFrame:
     """One row per customer_id with the surviving attributes and a `lineage` JSON column.
 
-    `members` holds records (see `identity.records`) with a `customer_id` column.
+    `members` holds records (see `identity.records`) with a `customer_id` column; `strategies`
+    maps attributes to a strategy (see the module docstring), the others use source_priority.
     """
+    unknown = sorted({*(strategies or {}).values()} - set(STRATEGIES))
+    if unknown:
+        raise ValueError(f"unknown survivorship strategies {unknown}; use one of {list(STRATEGIES)}")
+    strategy = pl.col("attribute").replace_strict(dict(strategies or {}), default=DEFAULT_STRATEGY)
     long = members.select(
         "customer_id",
         "record_id",
@@ -32,9 +55,19 @@ def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataF
     )
     relay = pl.col("value").str.to_lowercase().str.extract(r"@([^@]+)$").is_in(_relay_domains(long))
     long = long.filter(~((pl.col("attribute") == "email") & relay.fill_null(False)))
+    # One ordering serves every strategy: keys another strategy does not use are constant (0).
+    frequency = pl.len().over("customer_id", "attribute", "value").cast(pl.Int64)
+    unused = pl.lit(0, pl.Int64)
     chosen = (
-        long.sort(
-            ["customer_id", "attribute", "rank", "seen_at", "record_id"], descending=[False, False, False, True, False]
+        long.with_columns(strategy.alias("strategy"))
+        .with_columns(
+            pl.when(pl.col("strategy") == "most_frequent").then(-frequency).otherwise(unused).alias("votes"),
+            pl.when(pl.col("strategy") == "source_priority").then(pl.col("rank")).otherwise(unused).alias("first"),
+            pl.when(pl.col("strategy") == "source_priority").then(unused).otherwise(pl.col("rank")).alias("then"),
+        )
+        .sort(
+            ["customer_id", "attribute", "votes", "first", "seen_at", "then", "record_id"],
+            descending=[False, False, False, False, True, False, False],
         )
         .group_by("customer_id", "attribute", maintain_order=True)
         .first()
@@ -50,7 +83,8 @@ def golden_attributes(members: pl.DataFrame, *, default_region: str) -> pl.DataF
         if attribute not in values.columns:
             values = values.with_columns(pl.lit(None, pl.String).alias(attribute))
     # Attribute names are plain identifiers (ATTRIBUTES); the record and rule are JSON-encoded by polars.
-    source = pl.struct(pl.col("record_id").alias("record"), pl.lit(RULE).alias("rule")).struct.json_encode()
+    rule = pl.col("strategy").replace_strict(RULES, return_dtype=pl.String)
+    source = pl.struct(pl.col("record_id").alias("record"), rule.alias("rule")).struct.json_encode()
     entry = pl.concat_str(pl.lit('"'), "attribute", pl.lit('": '), source)
     lineage = (
         chosen.sort("customer_id", "attribute")

@@ -38,13 +38,18 @@ class ProfilesReport:
     events_attributed: int
 
 
-def gold_inputs(lake: Lake, *, overrides: str = "") -> str:
-    """The current snapshot of every input of a gold build, and the identity overrides' digest, as JSON."""
+def gold_inputs(lake: Lake, *, overrides: str = "", identity_settings: str = "") -> str:
+    """Every input of a gold build as JSON: table snapshots, the overrides' digest, the identity settings.
+
+    A change to any of them makes the next build resolve again.
+    """
     snapshots: dict[str, object] = {
         t.full_name: getattr(lake.table(t).current_snapshot(), "snapshot_id", None) for t in GOLD_INPUTS
     }
     if overrides:
         snapshots["identity_overrides"] = overrides
+    if identity_settings:
+        snapshots["identity_settings"] = identity_settings
     return json.dumps(snapshots, sort_keys=True)
 
 

@@ -16,6 +16,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,10 +52,22 @@ def create_database(admin_url: str, name: str) -> str:
     return base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
 
 
-def drop_database(admin_url: str, name: str) -> None:
-    """Drop database `name`, closing its connections."""
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+def drop_database(admin_url: str, name: str, *, attempts: int = 3) -> None:
+    """Drop database `name`, closing its connections.
+
+    Retried on a dropped connection: one CI run lost the admin connection mid-drop ("server closed
+    the connection unexpectedly") after every test had passed; a server that stays down still
+    fails the run after the last attempt.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            return
+        except psycopg.OperationalError:
+            if attempt == attempts:
+                raise
+            time.sleep(attempt)
 
 
 def load_postgres_sample(url: str, sample_dir: Path = SAMPLE_DIR) -> dict[str, int]:

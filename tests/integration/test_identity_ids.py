@@ -70,3 +70,19 @@ def test_an_override_added_rebuilds_the_gold_layer_and_is_applied(settings: Sett
         owners = dict(after.select("value", "customer_id").iter_rows())
         assert owners[a] == owners[b]
         assert build_gold(settings, lake, now=BUILD_TIME) == (None, None), "nothing changed since"
+
+
+def test_a_changed_identity_setting_rebuilds_the_gold_layer_with_it(settings: Settings) -> None:
+    from pipeline import build_gold
+
+    recent = settings.model_copy(
+        update={"identity": settings.identity.model_copy(update={"survivorship": {"first_name": "most_recent"}})}
+    )
+    with Lake.open(settings.catalog) as lake:
+        build_gold(settings, lake, now=BUILD_TIME)
+        identity, _ = build_gold(recent, lake, now=BUILD_TIME)
+        assert identity is not None, "a new setting is a new input"
+        lineage = read_polars(lake.table(tables.CUSTOMERS))["lineage"].str.json_decode()
+        rules = {entry["first_name"]["rule"] for entry in lineage.to_list() if entry.get("first_name")}
+        assert rules == {"most_recent_then_source_priority"}
+        assert build_gold(recent, lake, now=BUILD_TIME) == (None, None), "nothing changed since"

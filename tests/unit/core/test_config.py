@@ -68,3 +68,17 @@ def test_per_customer_limits_name_known_kinds(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("C360_IDENTITY__PER_CUSTOMER_LIMITS", '{"loyalty_id": 1, "shoe_size": 2}')
     with pytest.raises(ConfigurationError, match="PER_CUSTOMER_LIMITS"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    "value", ['{"shoe_size": "most_recent"}', '{"first_name": "loudest"}'], ids=["attribute", "strategy"]
+)
+def test_survivorship_names_known_attributes_and_strategies(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("C360_IDENTITY__SURVIVORSHIP", value)
+    with pytest.raises(ConfigurationError, match="SURVIVORSHIP"):
+        load_settings()
+
+
+def test_survivorship_is_read_per_attribute(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("C360_IDENTITY__SURVIVORSHIP", '{"first_name": "most_frequent", "email": "most_recent"}')
+    assert load_settings().identity.survivorship == {"first_name": "most_frequent", "email": "most_recent"}
