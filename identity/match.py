@@ -140,14 +140,8 @@ def blocked_pairs(
     return parts
 
 
-def candidate_pairs(
-    frame: pl.DataFrame, rules: Sequence[Sequence[str]] = BLOCKING_RULES, *, max_block: int = MAX_BLOCK
-) -> pl.DataFrame:
-    """(left, right) row pairs, left < right, equal on the columns of at least one rule (see `blocked_pairs`)."""
-    return _union(blocked_pairs(frame, rules, max_block=max_block))
-
-
 def _union(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The candidate pairs: every rule's pairs, once each, sorted."""
     if not parts:
         return pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32})
     return pl.concat(parts).unique().sort("left", "right")

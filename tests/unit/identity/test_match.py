@@ -12,7 +12,7 @@ import pytest
 
 from identity.compare import NULL_LEVEL, Comparison, level_matrix
 from identity.evaluate import score
-from identity.match import Matcher, candidate_pairs, match_frame, probability
+from identity.match import Matcher, blocked_pairs, match_frame, probability
 from tests.unit.identity.test_resolve import records
 
 FIRST = ["olivia", "liam", "emma", "noah", "ava", "elijah", "sophia", "lucas", "mia", "mason", "harper", "ethan"]
@@ -101,7 +101,7 @@ def test_only_named_records_are_matched() -> None:
 
 def test_blocks_larger_than_the_cap_are_skipped() -> None:
     frame = pl.DataFrame({"last": ["smith"] * 5 + ["jones"] * 2, "postcode": ["1"] * 7}).with_row_index("row")
-    pairs = candidate_pairs(frame, [("last", "postcode")], max_block=3)
+    [pairs] = blocked_pairs(frame, [("last", "postcode")], max_block=3)
     assert pairs.rows() == [(5, 6)]
 
 
