@@ -42,7 +42,11 @@ def golden_attributes(
     unknown = sorted({*(strategies or {}).values()} - set(STRATEGIES))
     if unknown:
         raise ValueError(f"unknown survivorship strategies {unknown}; use one of {list(STRATEGIES)}")
-    strategy = pl.col("attribute").replace_strict(dict(strategies or {}), default=DEFAULT_STRATEGY)
+    strategy = (
+        pl.col("attribute").replace_strict(dict(strategies), default=DEFAULT_STRATEGY)
+        if strategies
+        else pl.lit(DEFAULT_STRATEGY)
+    )
     long = members.select(
         "customer_id",
         "record_id",
@@ -55,19 +59,12 @@ def golden_attributes(
     )
     relay = pl.col("value").str.to_lowercase().str.extract(r"@([^@]+)$").is_in(_relay_domains(long))
     long = long.filter(~((pl.col("attribute") == "email") & relay.fill_null(False)))
-    # One ordering serves every strategy: keys another strategy does not use are constant (0).
-    frequency = pl.len().over("customer_id", "attribute", "value").cast(pl.Int64)
-    unused = pl.lit(0, pl.Int64)
+    order = _order(strategies or {})
     chosen = (
         long.with_columns(strategy.alias("strategy"))
-        .with_columns(
-            pl.when(pl.col("strategy") == "most_frequent").then(-frequency).otherwise(unused).alias("votes"),
-            pl.when(pl.col("strategy") == "source_priority").then(pl.col("rank")).otherwise(unused).alias("first"),
-            pl.when(pl.col("strategy") == "source_priority").then(unused).otherwise(pl.col("rank")).alias("then"),
-        )
         .sort(
-            ["customer_id", "attribute", "votes", "first", "seen_at", "then", "record_id"],
-            descending=[False, False, False, False, True, False, False],
+            [pl.col("customer_id"), pl.col("attribute"), *(key for key, _ in order), pl.col("record_id")],
+            descending=[False, False, *(descending for _, descending in order), False],
         )
         .group_by("customer_id", "attribute", maintain_order=True)
         .first()
@@ -104,6 +101,25 @@ def golden_attributes(
 def display_name(name: str) -> str:
     """A name typed all in one case ('omar', 'COLE') shown in title case; mixed case ('McDonald') kept."""
     return name.title() if name.islower() or name.isupper() else name
+
+
+def _order(strategies: Mapping[str, str]) -> list[tuple[pl.Expr, bool]]:
+    """(sort key, descending) pairs, best value first, serving every strategy in use.
+
+    A key another strategy uses is 0 for this one, and only the keys some attribute needs are
+    built: with the default alone, the order is source rank, then the most recent.
+    """
+    used = {DEFAULT_STRATEGY, *strategies.values()}
+    strategy, rank, unused = pl.col("strategy"), pl.col("rank"), pl.lit(0, pl.Int64)
+    keys = []
+    if "most_frequent" in used:
+        votes = pl.len().over("customer_id", "attribute", "value").cast(pl.Int64)
+        keys.append((pl.when(strategy == "most_frequent").then(votes).otherwise(unused), True))
+    keys.append((pl.when(strategy == "source_priority").then(rank).otherwise(unused), False))
+    keys.append((pl.col("seen_at"), True))
+    if used != {"source_priority"}:
+        keys.append((pl.when(strategy == "source_priority").then(unused).otherwise(rank), False))
+    return keys
 
 
 def _relay_domains(long: pl.DataFrame) -> list[str]:
