@@ -23,12 +23,14 @@ def generated(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.lit("users").alias("source"),
         pl.col("updated_at").alias("seen_at"),
         "email", "phone", "loyalty_id", "user_id", "first_name", "last_name", "dob", "street", "city", "postcode",
+        "country",
     )  # fmt: skip
-    orders = pl.read_csv(folder / "orders.csv", infer_schema=False).select(
+    stores = pl.read_csv(folder / "stores.csv", infer_schema=False).select("store_id", "country")
+    orders = pl.read_csv(folder / "orders.csv", infer_schema=False).join(stores, on="store_id", how="left").select(
         pl.concat_str(pl.lit("orders:"), "order_id").alias("record_id"),
         pl.col("channel").alias("source"),
         pl.col("updated_at").alias("seen_at"),
-        "email", "phone", "loyalty_id", "user_id", "device_id",
+        "email", "phone", "loyalty_id", "user_id", "device_id", "country",
     )  # fmt: skip
     truth = pl.read_csv(folder / "truth" / "records.csv", infer_schema=False).select(
         pl.concat_str(pl.col("source").replace({"marketplace_orders": "marketplace"}), pl.lit(":"), "record_key").alias(
@@ -80,6 +82,7 @@ def _marketplace(path: Path) -> pl.DataFrame:
                 "street": order.street,
                 "city": order.city,
                 "postcode": order.postcode,
+                "country": order.country,
             }
         )
     return pl.DataFrame(rows, schema=dict.fromkeys(rows[0], TEXT) if rows else None)

@@ -53,8 +53,10 @@ def load_records(lake: Lake, *, default_region: str) -> tuple[pl.DataFrame, pl.D
     """Identity records and their normalised identifiers from every conformed table."""
     users = live_users(read_arrow(lake.table(tables.USERS)))
     orders = read_arrow(lake.table(tables.ORDERS), row_filter="is_deleted == false")
+    stores = read_arrow(lake.table(tables.STORES), columns=("store_id", "country", "updated_at"))
     events = read_arrow(lake.table(tables.EVENTS), columns=("device_id", "user_id", "event_ts"))
-    records = pl.concat([user_records(users), order_records(orders), device_records(events)], how="vertical_relaxed")
+    parts = [user_records(users), order_records(orders, stores), device_records(events)]
+    records = pl.concat(parts, how="vertical_relaxed")
     return records, identifiers(records, default_region=default_region)
 
 

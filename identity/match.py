@@ -28,9 +28,8 @@ from identity.normalize import (
     is_relay_email,
     normalize_email,
     normalize_name,
-    normalize_phone,
 )
-from identity.records import map_distinct, name_and_address, text_column
+from identity.records import map_distinct, name_and_address, record_phones, text_column
 
 MATCH_COLUMNS = ("first", "last", "dob", "street", "city", "postcode", "phone", "email", "national_id")
 BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
@@ -69,6 +68,10 @@ def _email(value: str) -> str | None:
     return None if email is None or is_relay_email(email) or is_junk("email", email) else email
 
 
+def _phone(e164: str) -> str | None:
+    return None if is_junk("phone", e164) else e164
+
+
 def _national_id(value: str) -> str | None:
     """A government id (SSN, NI number) as digits and capitals only."""
     return "".join(ch for ch in value.upper() if ch.isalnum()) or None
@@ -89,10 +92,6 @@ def normalised(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
     latest = records.sort("seen_at", nulls_last=False).unique(subset="record_id", keep="last", maintain_order=True)
     latest = latest.sort("record_id")
 
-    def phone(value: str) -> str | None:
-        number = normalize_phone(value, default_region)
-        return None if number is None or is_junk("phone", number) else number
-
     person = name_and_address(latest)
     return (
         pl.DataFrame(
@@ -104,7 +103,7 @@ def normalised(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
                 "street": person["street"],
                 "city": map_distinct(text_column(latest, "city"), normalize_name),
                 "postcode": person["postcode"],
-                "phone": map_distinct(text_column(latest, "phone"), phone),
+                "phone": map_distinct(record_phones(latest, default_region=default_region), _phone),
                 "email": map_distinct(text_column(latest, "email"), _email),
                 "national_id": map_distinct(text_column(latest, "national_id"), _national_id),
             }

@@ -148,6 +148,15 @@ def normalize_phone(value: str | None, default_region: str = "US") -> str | None
     return _e164(_layout_free(text, region), region)
 
 
+def phone_region(country: str | None, default_region: str) -> str:
+    """The region a record's phone is read in: its own country when that is one phonenumbers knows.
+
+    A British till's "07400 123456" is a mobile number in GB and no number at all in the US.
+    """
+    code = (country or "").strip().upper()
+    return code if code in phonenumbers.SUPPORTED_REGIONS else default_region.strip().upper()
+
+
 def _layout_free(text: str, region: str) -> str:
     """One spelling per number for the parser's cache: "(415) 555-0134" and "1-415-555-0134" -> "+14155550134".
 

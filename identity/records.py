@@ -23,6 +23,7 @@ from identity.normalize import (
     normalize_phone,
     normalize_postcode,
     normalize_user_id,
+    phone_region,
 )
 from lakehouse.query import to_frame
 
@@ -32,6 +33,8 @@ ATTRIBUTES = ("first_name", "last_name", "email", "phone", "dob", "street", "cit
 # Compared, never shown or linked on: a government id (SSN, NI number) that some inputs carry.
 MATCH_ONLY = ("national_id",)
 RECORD_COLUMNS = ("record_id", "source", "record_key", "seen_at", *ATTRIBUTES)
+# Joins a typed phone to its region in one value, so each (number, region) pair is parsed once.
+_REGION_SEPARATOR = "\x1f"
 # The source of (device, account) records: a device seen signed in to an account.
 DEVICE_SOURCE = "devices"
 # Lower ranks win survivorship ties and anchor customer ids: an account beats an order beats a device.
@@ -57,9 +60,14 @@ def user_records(users: pa.Table) -> pl.DataFrame:
     )
 
 
-def order_records(orders: pa.Table) -> pl.DataFrame:
-    """One record per order: the identifiers typed at checkout, the till or the marketplace."""
-    frame = to_frame(orders)
+def order_records(orders: pa.Table, stores: pa.Table) -> pl.DataFrame:
+    """One record per order: the identifiers typed at checkout, the till or the marketplace.
+
+    A till order's country is its store's, so a phone typed at a British till is read as British.
+    """
+    latest = to_frame(stores).sort("updated_at").unique(subset="store_id", keep="last")
+    countries = latest.select("store_id", pl.col("country").alias("store_country"))
+    frame = to_frame(orders).join(countries, on="store_id", how="left", maintain_order="left")
     first, last = _split_name(pl.col("buyer_name"))
     return frame.select(
         pl.concat_str(pl.lit("orders:"), pl.col("order_id")).alias("record_id"),
@@ -74,7 +82,7 @@ def order_records(orders: pa.Table) -> pl.DataFrame:
         pl.col("ship_street").alias("street"),
         pl.col("ship_city").alias("city"),
         pl.col("ship_postcode").alias("postcode"),
-        pl.col("ship_country").alias("country"),
+        pl.coalesce("ship_country", "store_country").alias("country"),
         _text("loyalty_id"),
         _text("user_id").alias("user_id"),
         _text("device_id"),
@@ -111,7 +119,6 @@ def identifiers(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
     """Long table (record_id, kind, value) of normalised identifiers; relay e-mails are not identifiers."""
     normalisers: dict[str, Callable[[str], str | None]] = {
         "email": lambda v: None if is_relay_email(v) else normalize_email(v),
-        "phone": lambda v: normalize_phone(v, default_region),
         "loyalty_id": normalize_loyalty_id,
         "user_id": normalize_user_id,
         "device_id": normalize_device_id,
@@ -124,6 +131,8 @@ def identifiers(records: pl.DataFrame, *, default_region: str) -> pl.DataFrame:
         )
         value = map_distinct(column["raw"], normaliser).alias("value")
         parts.append(column.with_columns(value, pl.lit(kind).alias("kind")))
+    phones = record_phones(records, default_region=default_region).alias("value")
+    parts.append(records.select("record_id", phones, pl.lit("phone").alias("kind")))
     parts.append(_name_address(records))
     found = pl.concat(parts, how="diagonal").filter(pl.col("value").is_not_null())
     return found.select("record_id", "kind", "value").unique(maintain_order=True)
@@ -153,6 +162,14 @@ def name_and_address(records: pl.DataFrame) -> dict[str, pl.Series]:
         "street": map_distinct(text_column(records, "street"), normalize_street),
         "postcode": map_distinct(postcodes, lambda v: normalize_postcode(*v.split("|", 1))),
     }
+
+
+def record_phones(records: pl.DataFrame, *, default_region: str) -> pl.Series:
+    """Each record's phone in E.164, read in the record's country when it has one (see `phone_region`)."""
+    default = phone_region(None, default_region)
+    regions = map_distinct(text_column(records, "country"), lambda c: phone_region(c, default)).fill_null(default)
+    typed = pl.select(pl.concat_str(text_column(records, "phone"), regions, separator=_REGION_SEPARATOR)).to_series()
+    return map_distinct(typed, lambda v: normalize_phone(*v.rsplit(_REGION_SEPARATOR, 1))).alias("phone")
 
 
 def map_distinct(values: pl.Series, function: Callable[[str], str | None]) -> pl.Series:
