@@ -12,7 +12,7 @@ bulk of a day's records, attach in a fraction of the time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import networkx as nx
@@ -21,14 +21,22 @@ import polars as pl
 from identity.constraints import PER_CUSTOMER_LIMITS
 from identity.graph import (
     CUSTOMER_KINDS,
-    IdentifierNode,
     Node,
     identifier_node,
     record_node,
     shared_device_sessions,
+    trusted_links,
     untrusted_identifiers,
 )
-from identity.resolve import Resolution, anchor_record, customer_id_for, golden_customers
+from identity.links import Links
+from identity.resolve import (
+    Resolution,
+    anchor_record,
+    customer_id_for,
+    customer_links,
+    golden_customers,
+    shared_links,
+)
 
 
 @dataclass
@@ -37,6 +45,7 @@ class Attachment:
 
     membership: pl.DataFrame  # record_id, customer_id, confidence of the new records
     customers: pl.DataFrame
+    identifier_links: pl.DataFrame  # record_id, kind, value: the new records' links, as a full build makes them
 
 
 def attach(
@@ -68,14 +77,17 @@ def attach(
     if untrusted != previous.untrusted:
         return None
     # 3. group the new records by what they share, and find the customer each group touches.
-    groups = _groups(new_records, new_identifiers, set(untrusted) | set(previous.household), untrusted.keys())
-    owners = dict(
-        zip(previous.membership["record_id"].to_list(), previous.membership["customer_id"].to_list(), strict=True)
-    )
-    cut = {owners.get(r) for column in ("left_record", "right_record") for r in previous.cuts[column].to_list()}
+    skip = set(untrusted) | set(previous.household)
+    sessions = shared_device_sessions(new_records, untrusted.keys())
+    edges = trusted_links(new_identifiers.filter(~pl.col("record_id").is_in(sessions)), skip)
+    owned = previous.linkage.identifier_links.join(previous.membership, on="record_id", how="left")
+    owners = {
+        (kind, value): customer for kind, value, customer in owned.select("kind", "value", "customer_id").iter_rows()
+    }
+    cut = set(previous.membership.filter(pl.col("record_id").is_in(_cut_records(previous)))["customer_id"].to_list())
     sources = dict(zip(new_records["record_id"].to_list(), new_records["source"].to_list(), strict=False))
     assigned: list[tuple[str, str, float]] = []
-    for group in groups:
+    for group in _groups(new_records["record_id"], edges):
         customer = _customer_of(group, previous, owners, cut, limits, sources)
         if customer is None:
             return None
@@ -89,37 +101,36 @@ def attach(
     members = pl.concat([previous.membership, membership]).filter(pl.col("customer_id").is_in(touched.implode()))
     rows = everyone.join(members.drop("confidence"), on="record_id", how="inner")
     golden = golden_customers(rows, default_region=default_region, build_id=build_id, strategies=survivorship)
-    return Attachment(membership, golden)
+    return Attachment(membership, golden, edges)
 
 
-def _groups(
-    new_records: pl.DataFrame,
-    new_identifiers: pl.DataFrame,
-    skip: set[IdentifierNode],
-    untrusted: Set[IdentifierNode],
-) -> list[set[Node]]:
+def _cut_records(previous: Resolution) -> list[str]:
+    return pl.concat([previous.cuts["left_record"], previous.cuts["right_record"]]).to_list()
+
+
+def _groups(record_ids: pl.Series, edges: pl.DataFrame) -> list[set[Node]]:
     """New records with the identifiers that link them (as a full build would), grouped by what they share."""
-    sessions = set(shared_device_sessions(new_records, untrusted))
     graph = nx.Graph()
-    graph.add_nodes_from(record_node(r) for r in new_records["record_id"].to_list())
-    for record_id, kind, value in new_identifiers.select("record_id", "kind", "value").iter_rows():
-        node = identifier_node(kind, value)
-        if node not in skip and record_id not in sessions:
-            graph.add_edge(record_node(record_id), node)
+    graph.add_nodes_from(record_node(r) for r in record_ids.to_list())
+    for record_id, kind, value in edges.select("record_id", "kind", "value").iter_rows():
+        graph.add_edge(record_node(record_id), identifier_node(kind, value))
     return [set(group) for group in nx.connected_components(graph)]
 
 
 def _customer_of(
     group: set[Node],
     previous: Resolution,
-    owners: dict[str, str],
-    cut: set[str | None],
+    owners: dict[tuple[str, str], str | None],
+    cut: set[str],
     limits: Mapping[str, int],
     sources: dict[str, str],
 ) -> str | None:
-    """The customer a group joins, "" when it makes none, None when only a recompute can tell."""
-    known = [node for node in group if node[0] == "identifier" and node in previous.graph]
-    customers = {_owner(node, previous.graph, owners) for node in known}
+    """The customer a group joins, "" when it makes none, None when only a recompute can tell.
+
+    `owners` maps each identifier of the last build to its customer (None: it belongs to none).
+    """
+    known = [(node[1], node[2]) for node in group if node[0] == "identifier" and (node[1], node[2]) in owners]
+    customers = {owners[key] for key in known}
     if None in customers or len(customers) > 1 or customers & cut:
         return None
     if customers:
@@ -129,14 +140,6 @@ def _customer_of(
     if any(node[0] == "identifier" and node[1] in CUSTOMER_KINDS for node in group):
         return customer_id_for(anchor_record([node[1] for node in group if node[0] == "record"], sources))
     return ""  # devices alone: an anonymous visitor, as in a full build
-
-
-def _owner(node: Node, graph: nx.Graph, owners: dict[str, str]) -> str | None:
-    """The customer of an identifier node of the last build (None: it belongs to no customer)."""
-    for neighbour in graph[node]:
-        if neighbour[0] == "record" and neighbour[1] in owners:
-            return owners[neighbour[1]]
-    return None
 
 
 def _within_limits(customer: str, group: set[Node], previous: Resolution, limits: Mapping[str, int]) -> bool:
@@ -150,3 +153,44 @@ def _within_limits(customer: str, group: set[Node], previous: Resolution, limits
         if node[0] == "identifier" and node[1] in limits:
             values.setdefault(node[1], set()).add(node[2])
     return all(len(found) <= limits[kind] for kind, found in values.items())
+
+
+def merged(
+    previous: Resolution,
+    attachment: Attachment,
+    new_records: pl.DataFrame,
+    new_identifiers: pl.DataFrame,
+    *,
+    build_id: str,
+) -> Resolution:
+    """The resolution after an attach: the last one with the new records, their links and refreshed customers."""
+    touched = attachment.customers.select("customer_id")
+    kept_customers = previous.customers.join(touched, on="customer_id", how="anti")
+    customers = pl.concat([kept_customers, attachment.customers.select(kept_customers.columns)], how="vertical_relaxed")
+    members = new_records.join(attachment.membership.drop("confidence"), on="record_id", how="inner")
+    new_links = attachment.identifier_links.select("record_id", "kind", "value")
+    kept = new_links.join(attachment.membership, on="record_id").select("customer_id", "kind", "value")
+    sessions = shared_device_sessions(new_records, previous.untrusted.keys())
+    carried = new_identifiers.filter(~pl.col("record_id").is_in(sessions))
+    shared = shared_links(carried, attachment.membership, previous.untrusted)
+    gained = customer_links(members, kept.unique(), shared, build_id=build_id)
+    added = gained.join(previous.links, on=list(_LINK_KEY), how="anti").select(previous.links.columns)
+    links = pl.concat([previous.links, added], how="vertical_relaxed")
+    linkage = Links(
+        pl.concat([previous.linkage.record_ids, new_records["record_id"]]),
+        pl.concat([previous.linkage.identifier_links, new_links]),
+        previous.linkage.matches,
+        previous.linkage.must_links,
+    )
+    return Resolution(
+        customers.sort("customer_id"),
+        links.sort("customer_id", *_LINK_KEY),
+        previous.untrusted,
+        pl.concat([previous.membership, attachment.membership]),
+        previous.cuts,
+        linkage,
+        previous.household,
+    )
+
+
+_LINK_KEY = ("customer_id", "link_type", "kind", "value")

@@ -1,7 +1,10 @@
-"""The identity job: conformed tables in; `gold.customers`, `gold.identity_links` and the id change log out."""
+"""The identity job: conformed tables in; `gold.customers`, `gold.identity_links`, `gold.identity_evidence`
+and the id change log out."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -13,14 +16,17 @@ import pyarrow as pa
 
 from core.config import IdentitySettings
 from identity.constraints import CannotLink
+from identity.incremental import attach, merged
 from identity.records import device_records, identifiers, order_records, user_records
 from identity.resolve import Resolution, renamed, resolve
 from identity.stable import carry_over
+from identity.state import evidence_frame, restore, unseen_records
 from lakehouse import write
 from lakehouse.lake import Lake
-from lakehouse.query import read_arrow, to_frame
+from lakehouse.query import read_arrow, read_polars, to_frame
+from lakehouse.snapshots import last_property
 from schema import lake as tables
-from schema.lake import PROP_BUILD_ID, PROP_INPUTS
+from schema.lake import PROP_BUILD_ID, PROP_IDENTITY_CONFIG, PROP_INPUTS
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +36,7 @@ class IdentityReport:
     """What a resolution run produced."""
 
     build_id: str
+    mode: str  # full, or incremental when new records attached to the last build's customers
     records: int
     customers: int
     links: int
@@ -75,32 +82,50 @@ def run_identity(
     must_links: Sequence[tuple[str, str]] = (),
     cannot_links: Sequence[CannotLink] = (),
 ) -> tuple[IdentityReport, Resolution]:
-    """Resolve every record and replace the gold identity tables, each commit tagged with the build and its inputs."""
+    """Resolve every record and replace the gold identity tables, each commit tagged with the build and its inputs.
+
+    When the last build used the same settings and overrides and the only change is records it has
+    not seen, those attach to its customers (see `identity.incremental`); otherwise all is resolved again.
+    """
     records, found = load_records(lake, default_region=options.default_region)
-    resolution = resolve(
-        records,
-        found,
-        max_people=options.junk_max_people,
-        default_region=options.default_region,
-        build_id=build_id,
-        match_threshold=options.match_threshold,
-        limits=options.per_customer_limits,
-        survivorship=options.survivorship,
-        must_links=must_links,
-        cannot_links=cannot_links,
-    )
-    final, changes = carry_over(previous_membership(lake), resolution.membership.select("record_id", "customer_id"))
-    resolution = renamed(resolution, final)
+    config = identity_config(options, must_links, cannot_links)
+    overridden = {record for pair in must_links for record in pair} | {
+        record for link in cannot_links for record in (link.left, link.right)
+    }
+    resolution = _attached(lake, records, found, options, build_id=build_id, config=config, overridden=overridden)
+    changes = pl.DataFrame()
+    mode = "incremental"
+    if resolution is None:
+        mode = "full"
+        resolution = resolve(
+            records,
+            found,
+            max_people=options.junk_max_people,
+            default_region=options.default_region,
+            build_id=build_id,
+            match_threshold=options.match_threshold,
+            limits=options.per_customer_limits,
+            survivorship=options.survivorship,
+            must_links=must_links,
+            cannot_links=cannot_links,
+        )
+        final, changes = carry_over(previous_membership(lake), resolution.membership.select("record_id", "customer_id"))
+        resolution = renamed(resolution, final)
     props = {PROP_BUILD_ID: build_id, PROP_INPUTS: inputs}
     if not changes.is_empty():
         stamped = changes.with_columns(
             pl.lit(build_id).alias("build_id"), pl.lit(datetime.now(UTC)).alias("changed_at")
         )
         write.append(lake.table(tables.CUSTOMER_ID_CHANGES), stamped.to_arrow(), properties=props)
+    evidence = evidence_frame(resolution, records).with_columns(pl.lit(build_id).alias("build_id"))
     write.replace_all(lake.table(tables.CUSTOMERS), resolution.customers.to_arrow(), properties=props)
     write.replace_all(lake.table(tables.IDENTITY_LINKS), resolution.links.to_arrow(), properties=props)
+    write.replace_all(
+        lake.table(tables.IDENTITY_EVIDENCE), evidence.to_arrow(), properties={**props, PROP_IDENTITY_CONFIG: config}
+    )
     report = IdentityReport(
         build_id=build_id,
+        mode=mode,
         records=records["record_id"].n_unique(),
         customers=len(resolution.customers),
         links=len(resolution.links),
@@ -109,3 +134,67 @@ def run_identity(
     )
     logger.info("identity build %s: %s", build_id, report)
     return report, resolution
+
+
+def identity_config(
+    options: IdentitySettings, must_links: Sequence[tuple[str, str]], cannot_links: Sequence[CannotLink]
+) -> str:
+    """A digest of everything besides the records that decides a resolution: settings and overrides."""
+    decided = {
+        "settings": options.model_dump(mode="json"),
+        "must_links": sorted(map(list, must_links)),
+        "cannot_links": sorted([c.left, c.right, c.reason] for c in cannot_links),
+    }
+    return hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()
+
+
+def _attached(
+    lake: Lake,
+    records: pl.DataFrame,
+    found: pl.DataFrame,
+    options: IdentitySettings,
+    *,
+    build_id: str,
+    config: str,
+    overridden: set[str],
+) -> Resolution | None:
+    """The last build's resolution with the records it has not seen attached; None when only a recompute will do.
+
+    An override naming a record the last build did not hold applies only now: a recompute places it.
+    """
+    table = lake.table(tables.IDENTITY_EVIDENCE)
+    if last_property(table, PROP_IDENTITY_CONFIG) != config:
+        return None  # no build yet, or other settings or overrides
+    evidence = read_polars(table)
+    if evidence.is_empty():
+        return None  # an older build that kept no evidence
+    new_ids = unseen_records(records, evidence)
+    if new_ids is None or not overridden.isdisjoint(new_ids.to_list()):
+        return None
+    fresh = pl.col("record_id").is_in(new_ids.implode())
+    old_records, new_records = records.filter(~fresh), records.filter(fresh)
+    old_found, new_found = found.filter(~fresh), found.filter(fresh)
+    previous = restore(
+        old_records,
+        old_found,
+        customers=read_polars(lake.table(tables.CUSTOMERS)),
+        links=read_polars(lake.table(tables.IDENTITY_LINKS)),
+        evidence=evidence,
+        max_people=options.junk_max_people,
+        default_region=options.default_region,
+    )
+    attachment = attach(
+        previous,
+        old_records,
+        old_found,
+        new_records,
+        new_found,
+        max_people=options.junk_max_people,
+        default_region=options.default_region,
+        build_id=build_id,
+        limits=options.per_customer_limits,
+        survivorship=options.survivorship,
+    )
+    if attachment is None:
+        return None
+    return merged(previous, attachment, new_records, new_found, build_id=build_id)

@@ -124,8 +124,7 @@ def resolve(
     members = records.join(member_frame.drop("confidence"), on="record_id", how="inner")
     customers = golden_customers(members, default_region=default_region, build_id=build_id, strategies=survivorship)
     kept = value_labels.join(owners, on=COMPONENT).select("customer_id", "kind", "value")
-    shared = _shared_links(identifiers, member_frame, untrusted)
-    links = _links(members, kept, shared, build_id=build_id)
+    links = customer_links(members, kept, shared_links(identifiers, member_frame, untrusted), build_id=build_id)
     return Resolution(customers, links, untrusted, member_frame, cuts_frame(cuts), linkage, frozenset(household))
 
 
@@ -281,7 +280,7 @@ def golden_customers(
     return joined.with_columns(pl.lit(build_id).alias("build_id")).sort("customer_id")
 
 
-def _shared_links(
+def shared_links(
     identifiers: pl.DataFrame, member_frame: pl.DataFrame, untrusted: dict[IdentifierNode, str]
 ) -> pl.DataFrame:
     """Shared (not junk) identifiers linked to each customer whose records carry them, with the reason."""
@@ -291,7 +290,11 @@ def _shared_links(
     return carried.select("customer_id", pl.lit("identifier").alias("link_type"), "kind", "value", "rule").unique()
 
 
-def _links(members: pl.DataFrame, kept: pl.DataFrame, shared: pl.DataFrame, *, build_id: str) -> pl.DataFrame:
+def customer_links(members: pl.DataFrame, kept: pl.DataFrame, shared: pl.DataFrame, *, build_id: str) -> pl.DataFrame:
+    """The `gold.identity_links` rows: each customer's records, its identifiers, the shared ones its records carry.
+
+    `members` are records with their customer_id, `kept` (customer_id, kind, value) the trusted identifiers.
+    """
     records = members.select(
         "customer_id",
         pl.lit("record").alias("link_type"),

@@ -56,6 +56,33 @@ IDENTITY_LINKS = TableDef(
     layout_rationale="unpartitioned, sorted by customer_id: rebuilt per identity run; served from the store.",
 )
 
+IDENTITY_EVIDENCE = TableDef(
+    layer=Layer.GOLD,
+    name="identity_evidence",
+    doc=(
+        "The identity graph of a build, edge by edge: what each record carries, which records matched and"
+        " why, the must-links and the links cut. Explanations and incremental attach read it."
+    ),
+    columns=(
+        C(1, "customer_id", "string", doc="the customer of record_id; null for a record that joined none"),
+        C(2, "edge", "string", required=True, doc="record, identifier, match, must_link or cut"),
+        C(3, "record_id", "string", required=True, doc="source table and key, e.g. users:42"),
+        C(4, "target_kind", "string", doc="identifier kind, or record for record-to-record edges"),
+        C(
+            5,
+            "target_value",
+            "string",
+            pii=True,
+            doc="normalised identifier value, or the other record; a record edge's content digest",
+        ),
+        C(6, "probability", "double", doc="match probability of a match edge"),
+        C(7, "evidence", "string", doc="JSON: a match's comparison levels, a cut's constraint and link removed"),
+        C(8, "build_id", "string", required=True),
+    ),
+    sort=("customer_id", "record_id"),
+    layout_rationale="unpartitioned, sorted by customer_id: rebuilt per identity run; read whole to resume.",
+)
+
 CUSTOMER_METRICS = TableDef(
     layer=Layer.GOLD,
     name="customer_metrics",
@@ -98,4 +125,4 @@ CUSTOMER_ID_CHANGES = TableDef(
     layout_rationale="unpartitioned, appended per build: small, read whole to answer for an old id.",
 )
 
-GOLD_TABLES = (CUSTOMERS, IDENTITY_LINKS, CUSTOMER_METRICS, CUSTOMER_ID_CHANGES)
+GOLD_TABLES = (CUSTOMERS, IDENTITY_LINKS, IDENTITY_EVIDENCE, CUSTOMER_METRICS, CUSTOMER_ID_CHANGES)

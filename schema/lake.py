@@ -21,7 +21,14 @@ from schema.conformed import (
     USER_TRACKED_ATTRIBUTES,
     USERS,
 )
-from schema.gold import CUSTOMER_ID_CHANGES, CUSTOMER_METRICS, CUSTOMERS, GOLD_TABLES, IDENTITY_LINKS
+from schema.gold import (
+    CUSTOMER_ID_CHANGES,
+    CUSTOMER_METRICS,
+    CUSTOMERS,
+    GOLD_TABLES,
+    IDENTITY_EVIDENCE,
+    IDENTITY_LINKS,
+)
 from schema.model import Relationship, TableDef
 from schema.ops import OPS_TABLES, QUARANTINE
 from schema.raw import (
@@ -38,8 +45,8 @@ from schema.raw import (
 
 __all__ = [
     "ALL_TABLES", "CONFORMED_TABLES", "CUSTOMER_ID_CHANGES", "CUSTOMER_METRICS", "CUSTOMERS", "EVENTS", "GOLD_TABLES",
-    "IDENTITY_LINKS", "INVENTORY_SNAPSHOTS", "MARKETPLACE_ORDERS", "OPS_TABLES", "ORDER_ITEMS", "ORDERS", "PRODUCTS",
-    "QUARANTINE",
+    "IDENTITY_EVIDENCE", "IDENTITY_LINKS", "INVENTORY_SNAPSHOTS", "MARKETPLACE_ORDERS", "OPS_TABLES", "ORDER_ITEMS",
+    "ORDERS", "PRODUCTS", "QUARANTINE",
     "RAW_EVENTS", "RAW_MONGO_MARKETPLACE_ORDERS", "RAW_PG_INVENTORY", "RAW_PG_ORDER_ITEMS", "RAW_PG_ORDERS",
     "RAW_PG_PRODUCTS", "RAW_PG_STORES", "RAW_PG_USERS", "RAW_TABLES", "RELATIONSHIPS", "STORES", "USERS",
     "USER_TRACKED_ATTRIBUTES", "table_by_name", "table_properties",
@@ -53,6 +60,7 @@ PROP_BUILD_ID = "c360.build-id"
 PROP_COUNTS = "c360.counts"  # rows read / written / quarantined of the batch, as JSON
 PROP_SCHEMA_CHANGES = "c360.schema-changes"
 PROP_INPUTS = "c360.inputs"  # snapshot ids of the tables a gold build read, as JSON
+PROP_IDENTITY_CONFIG = "c360.identity.config"  # digest of the settings and overrides an identity build used
 PROP_KAFKA_OFFSETS = "c360.kafka.offsets"  # next offset of every topic partition taken in, as JSON
 PROP_RAW_CONSUMED = "c360.raw."  # + raw table name: the raw snapshot a conformed table has taken in
 # Properties that carry a writer's progress or a build's identity from one snapshot to the next;
@@ -84,6 +92,7 @@ RELATIONSHIPS = (
     Relationship("events", "user_id", "users", "user_id", "done by"),
     Relationship("events", "order_id", "orders", "source_order_id", "completes"),
     Relationship("identity_links", "customer_id", "customers", "customer_id", "links"),
+    Relationship("identity_evidence", "customer_id", "customers", "customer_id", "explains"),
     Relationship("customer_metrics", "customer_id", "customers", "customer_id", "measures"),
 )
 

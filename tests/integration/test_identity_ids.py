@@ -39,6 +39,8 @@ def test_a_rebuild_keeps_the_ids_customers_already_had_and_logs_merges(settings:
         write.replace_all(
             lake.table(tables.IDENTITY_LINKS), links.with_columns(pl.col("customer_id").replace(legacy)).to_arrow()
         )
+        evidence = lake.table(tables.IDENTITY_EVIDENCE)
+        write.replace_all(evidence, evidence.schema().as_arrow().empty_table())  # that engine kept no evidence
         report, _ = run_identity(lake, settings.identity, build_id="rebuild")
         customers = read_polars(lake.table(tables.CUSTOMERS))["customer_id"].to_list()
         changes = read_polars(lake.table(tables.CUSTOMER_ID_CHANGES))
@@ -46,7 +48,7 @@ def test_a_rebuild_keeps_the_ids_customers_already_had_and_logs_merges(settings:
         by_duckdb = duckdb_with_iceberg().execute(f"SELECT old_customer_id FROM iceberg_scan('{location}')").fetchall()
     assert by_duckdb == [(legacy[first],)], "other engines read the change log too"
     assert sum(c.startswith("C-legacy-") for c in customers) == len(set(legacy.values())), "every old id kept"
-    assert report.id_changes == 1
+    assert report.id_changes == 1 and report.mode == "full"
     assert changes.select("old_customer_id", "change", "build_id").rows() == [(legacy[first], "split", "rebuild")]
     assert changes["new_customer_id"].item() in customers
 
@@ -86,3 +88,44 @@ def test_a_changed_identity_setting_rebuilds_the_gold_layer_with_it(settings: Se
         rules = {entry["first_name"]["rule"] for entry in lineage.to_list() if entry.get("first_name")}
         assert rules == {"most_recent_then_source_priority"}
         assert build_gold(recent, lake, now=BUILD_TIME) == (None, None), "nothing changed since"
+
+
+def test_new_orders_of_known_customers_attach_without_a_recompute(settings: Settings) -> None:
+    """The next build attaches orders it has not seen, and writes what a full recompute writes."""
+    from identity.job import load_records
+    from identity.resolve import renamed, resolve
+    from identity.stable import carry_over
+    from pipeline import build_gold
+
+    with Lake.open(settings.catalog) as lake:
+        build_gold(settings, lake, now=BUILD_TIME)
+        orders = read_polars(lake.table(tables.ORDERS))
+        again = orders.filter((pl.col("source") == "web") & pl.col("email").is_not_null() & ~pl.col("is_deleted"))
+        again = again.head(5).with_columns(pl.concat_str(pl.col("order_id"), pl.lit("-again")).alias("order_id"))
+        write.append(lake.table(tables.ORDERS), again.to_arrow())
+        identity, _ = build_gold(settings, lake, now=BUILD_TIME)
+        assert identity is not None and identity.mode == "incremental"
+        customers = read_polars(lake.table(tables.CUSTOMERS))
+        links = read_polars(lake.table(tables.IDENTITY_LINKS))
+        records, found = load_records(lake, default_region=settings.identity.default_region)
+    engine = make_engine(str(settings.store.url))
+    with Session(engine) as session:
+        must_links, cannot_links = overrides.as_constraints(overrides.list_overrides(session))
+    engine.dispose()
+    options = settings.identity
+    full = resolve(
+        records, found, max_people=options.junk_max_people, default_region=options.default_region, build_id="full",
+        limits=options.per_customer_limits, survivorship=options.survivorship, must_links=must_links,
+        cannot_links=cannot_links,
+    )  # fmt: skip
+    attached = links.filter(pl.col("link_type") == "record").select(
+        pl.concat_str("kind", pl.lit(":"), "value").alias("record_id"), "customer_id"
+    )
+    final, changes = carry_over(attached, full.membership.select("record_id", "customer_id"))
+    full = renamed(full, final)
+    assert changes.is_empty(), "the same customers, under the same ids"
+    new_keys = again["order_id"].to_list()
+    assert links.filter(pl.col("value").is_in(new_keys)).height == len(new_keys), "every new order joined a customer"
+    for mine, theirs in ((customers, full.customers), (links, full.links)):
+        columns = [c for c in theirs.columns if c != "build_id"]
+        assert mine.select(columns).sort(columns).equals(theirs.select(columns).sort(columns))

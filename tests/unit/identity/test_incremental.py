@@ -5,9 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from identity.contract import contract_records
-from identity.incremental import attach
+from identity.incremental import attach, merged
 from identity.records import identifiers
 from identity.resolve import resolve
+from identity.state import evidence_frame
 from tests.support import SAMPLE_DIR
 
 CUTOFF = "2026-10-01"
@@ -62,6 +63,27 @@ def test_new_orders_attach_exactly_where_a_full_recompute_puts_them() -> None:
     assert attached.customers["record_count"].sum() == previous.membership.filter(
         pl.col("customer_id").is_in(list(gained))
     ).height + len(attached.membership)
+
+
+def test_merged_resolution_writes_what_a_full_recompute_writes() -> None:
+    """Customers, links and evidence after an attach equal a full build's, but for the build that wrote each row."""
+    old, _ = sample()
+    new = repeat_orders(old)
+    previous, found, fresh = run(old), identifiers(old, default_region="US"), identifiers(new, default_region="US")
+    attached = attach(previous, old, found, new, fresh, max_people=3, default_region="US", build_id="b2")
+    assert attached is not None
+    after = merged(previous, attached, new, fresh, build_id="b2")
+    everyone = pl.concat([old, new])
+    full = run(everyone)
+
+    def same(mine: pl.DataFrame, theirs: pl.DataFrame) -> bool:
+        columns = [c for c in theirs.columns if c != "build_id"]
+        return mine.select(columns).sort(columns).equals(theirs.select(columns).sort(columns))
+
+    assert same(after.customers, full.customers)
+    assert same(after.links, full.links)
+    assert same(after.membership, full.membership)
+    assert same(evidence_frame(after, everyone), evidence_frame(full, everyone))
 
 
 def test_a_batch_that_changes_what_is_shared_needs_a_recompute() -> None:

@@ -1,0 +1,63 @@
+"""A resolution written as evidence edges reads back as the same resolution."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from identity.contract import contract_records
+from identity.overrides import CannotLink
+from identity.records import identifiers
+from identity.resolve import resolve
+from identity.state import evidence_frame, record_digests, restore
+from tests.unit.identity.test_incremental import sample
+
+
+def test_restored_resolution_equals_the_one_written() -> None:
+    old, new = sample()
+    records = pl.concat([old, new])
+    found = identifiers(records, default_region="US")
+    users = records.filter(pl.col("source") == "users")["record_id"].sort().to_list()
+    plain = resolve(records, found, max_people=3, default_region="US", build_id="b")
+    groups = plain.membership.group_by("customer_id").agg(pl.col("record_id").sort())
+    apart = ~pl.col("record_id").list.contains(users[0]) & ~pl.col("record_id").list.contains(users[1])
+    pair = groups.filter(apart & (pl.col("record_id").list.len() > 1))
+    left, right = pair.sort("customer_id")["record_id"][0].to_list()[:2]
+    written = resolve(
+        records, found, max_people=3, default_region="US", build_id="b",
+        must_links=[(users[0], users[1])], cannot_links=[CannotLink(left, right, "manual:cannot_link")],
+    )  # fmt: skip
+    assert len(written.cuts) > 0
+    evidence = evidence_frame(written, records)
+    read = restore(
+        records, found, customers=written.customers, links=written.links, evidence=evidence,
+        max_people=3, default_region="US",
+    )  # fmt: skip
+
+    assert read.untrusted == written.untrusted
+    assert read.household == written.household
+    assert read.membership.sort("record_id").equals(written.membership.sort("record_id"))
+    assert read.cuts.sort(pl.all()).equals(written.cuts.select(read.cuts.columns).sort(pl.all()))
+    assert sorted(read.linkage.record_ids.to_list()) == sorted(written.linkage.record_ids.to_list())
+    for name in ("identifier_links", "matches"):
+        mine, theirs = getattr(read.linkage, name), getattr(written.linkage, name)
+        assert mine.sort(pl.all()).equals(theirs.select(mine.columns).sort(pl.all())), name
+    assert set(read.linkage.must_links) == set(written.linkage.must_links) == {(users[0], users[1])}
+    assert nx_edges(read) == nx_edges(written)
+
+
+def nx_edges(resolution) -> set[frozenset[tuple[str, ...]]]:  # type: ignore[no-untyped-def]
+    return {frozenset(edge) for edge in resolution.graph.edges}
+
+
+def test_digest_tells_a_changed_record_and_ignores_row_order() -> None:
+    records = contract_records(pl.DataFrame({"record_id": ["a", "b"], "email": ["x@example.com", "y@example.com"]}))
+    versions = pl.concat([records, records.with_columns(pl.lit("z@example.com").alias("email"))])
+    first = record_digests(versions)
+    again = record_digests(versions.reverse())
+    changed = record_digests(versions.with_columns(pl.lit("w@example.com").alias("email")).head(3))
+    joined = first.join(again, on="record_id").join(changed, on="record_id", suffix="_changed")
+    assert (joined["digest"] == joined["digest_right"]).all()
+    assert (
+        joined.filter(pl.col("record_id") == "a")["digest_changed"].item()
+        != joined.filter(pl.col("record_id") == "a")["digest"].item()
+    )
