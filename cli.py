@@ -91,9 +91,10 @@ def _run(config: Settings, source: Path, kafka: KafkaSettings | None, serve_api:
     if report.identity is None:
         console.print("no input changed since the last build: the gold layer and the served profiles are current")
     else:
+        identity = report.identity
         console.print(
-            f"identity build {report.identity.build_id}: {report.identity.customers} customers from "
-            f"{report.identity.records} records ({report.identity.untrusted_identifiers} identifiers set aside)"
+            f"identity build {identity.build_id} ({identity.mode}): {identity.customers} customers "
+            f"from {identity.records} records ({identity.untrusted_identifiers} identifiers set aside)"
         )
     key = _demo_key(config)
     base = f"http://{config.api.host}:{config.api.port}"

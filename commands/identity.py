@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from sqlmodel import Session
 
 from commands.common import console, settings, store_session
-from core.errors import InvalidInputError, NotFoundError
+from core.errors import C360Error, InvalidInputError, NotFoundError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from identity.graph import Node
 
 identity_app = typer.Typer(help="Identity resolution.", no_args_is_help=True)
 logger = logging.getLogger(__name__)
@@ -61,6 +68,52 @@ def identity_resolve(
         f"{len(resolution.untrusted):,} identifiers set aside) in {time.perf_counter() - started:.1f} s"
     )
     console.print(f"written to {output_path}")
+
+
+NODE_HELP = "record:SOURCE:KEY (record:users:42) or an identifier as typed (email:Ann@Example.com, phone:...)"
+
+
+@identity_app.command("explain")
+def identity_explain(node: Annotated[str, typer.Argument(help=NODE_HELP)]) -> None:
+    """Print, as JSON, the graph of the customer holding a record or identifier (last build), every edge's rule."""
+    from identity.explain import component_json
+
+    graph, start = _customer_graph(node)
+    sys.stdout.write(json.dumps(component_json(graph, start), indent=2) + "\n")
+
+
+@identity_app.command("why")
+def identity_why(
+    a: Annotated[str, typer.Argument(help=NODE_HELP)], b: Annotated[str, typer.Argument(help=NODE_HELP)]
+) -> None:
+    """Print, as JSON, the strongest chain of evidence linking two records or identifiers of one customer."""
+    from identity.explain import evidence_path, parse_node
+
+    graph, start = _customer_graph(a)
+    try:
+        path = evidence_path(graph, start, parse_node(b, default_region=settings().identity.default_region))
+    except C360Error as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    sys.stdout.write(json.dumps(path, indent=2) + "\n")
+
+
+def _customer_graph(text: str) -> tuple[nx.Graph, Node]:
+    """The graph of the customer holding the node `text` names, read from `gold.identity_evidence`."""
+    from identity.explain import parse_node
+    from identity.job import customer_evidence
+    from identity.state import linkage_of
+    from lakehouse.lake import Lake
+
+    config = settings()
+    try:
+        node = parse_node(text, default_region=config.identity.default_region)
+        with Lake.open(config.catalog) as lake:
+            evidence = customer_evidence(lake, node)
+    except C360Error as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    return linkage_of(evidence).networkx(), node
 
 
 override_app = typer.Typer(

@@ -19,7 +19,7 @@ import networkx as nx
 import polars as pl
 from networkx.algorithms.flow import boykov_kolmogorov
 
-from identity.graph import MANUAL_CUT_COST, Node, edge_capacity, edge_rule, record_node
+from identity.graph import MANUAL_CUT_COST, Node, edge_capacity, edge_rule, node_label, record_node
 from identity.match import Matcher
 
 CONFLICT_BITS = -10.0
@@ -95,7 +95,7 @@ def limit_constraints(graph: nx.Graph, components: Iterable[set[Node]], limits: 
             if node[0] == "identifier" and node[1] in limits:
                 by_kind.setdefault(node[1], []).append(node)
         for kind, nodes in sorted(by_kind.items()):  # sets iterate in a per-process order
-            groups = _carried_together(graph, nodes)
+            groups = carried_together(graph, nodes)
             if len(groups) > limits[kind]:
                 carriers = [min(record for node in group for record in graph[node])[1] for group in groups]
                 reason = f"more_than_{limits[kind]}_{kind}"
@@ -103,7 +103,7 @@ def limit_constraints(graph: nx.Graph, components: Iterable[set[Node]], limits: 
     return found
 
 
-def _carried_together(graph: nx.Graph, nodes: list[Node]) -> list[list[Node]]:
+def carried_together(graph: nx.Graph, nodes: list[Node]) -> list[list[Node]]:
     """Identifier nodes grouped where one record carries several of them, in a stable order."""
     shared = nx.Graph()
     shared.add_nodes_from(nodes)
@@ -143,18 +143,22 @@ def enforce(graph: nx.Graph, constraints: Iterable[CannotLink]) -> list[Cut]:
     return cuts
 
 
+CUT_COLUMNS = ("left_record", "right_record", "reason", "removed_from", "removed_to", "rule")
+
+
 def cuts_frame(cuts: list[Cut]) -> pl.DataFrame:
-    """One row per removed link: the two records constrained, the reason, the link removed."""
+    """One row per removed link: the two records constrained, the reason, the link's two ends (labels) and rule."""
     rows = [
         {
             "left_record": cut.constraint.left,
             "right_record": cut.constraint.right,
             "reason": cut.constraint.reason,
-            "removed": f"{u}~{v}",
+            "removed_from": node_label(u),
+            "removed_to": node_label(v),
             "rule": rule,
         }
         for cut in cuts
         for u, v, rule in cut.edges
     ]
-    schema = dict.fromkeys(("left_record", "right_record", "reason", "removed", "rule"), pl.String)
+    schema = dict.fromkeys(CUT_COLUMNS, pl.String)
     return pl.DataFrame(rows, schema=schema)

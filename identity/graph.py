@@ -48,6 +48,17 @@ def identifier_node(kind: str, value: str) -> IdentifierNode:
     return ("identifier", kind, value)
 
 
+def node_label(node: Node) -> str:
+    """'record:users:42' or 'email:ann@example.com'."""
+    return f"record:{node[1]}" if node[0] == "record" else f"{node[1]}:{node[2]}"
+
+
+def labelled_node(text: str) -> Node:
+    """The node `node_label` wrote `text` for."""
+    prefix, _, rest = text.partition(":")
+    return record_node(rest) if prefix == "record" else identifier_node(prefix, rest)
+
+
 def similar_names(a: str, b: str) -> bool:
     """One name typed twice: equal, close (ratio), or one slip apart (a swapped, dropped or wrong letter)."""
     if a == b or fuzz.ratio(a, b) >= NAME_SIMILARITY:

@@ -15,15 +15,17 @@ import polars as pl
 import pyarrow as pa
 
 from core.config import IdentitySettings
+from core.errors import NotFoundError
 from identity.constraints import CannotLink
-from identity.incremental import attach, merged
+from identity.graph import Node, node_label
+from identity.incremental import Declined, attach, merged
 from identity.records import device_records, identifiers, order_records, user_records
 from identity.resolve import Resolution, renamed, resolve
 from identity.stable import carry_over
 from identity.state import evidence_frame, restore, unseen_records
 from lakehouse import write
 from lakehouse.lake import Lake
-from lakehouse.query import read_arrow, read_polars, to_frame
+from lakehouse.query import equal_to, read_arrow, read_polars, to_frame
 from lakehouse.snapshots import last_property
 from schema import lake as tables
 from schema.lake import PROP_BUILD_ID, PROP_IDENTITY_CONFIG, PROP_INPUTS
@@ -65,6 +67,19 @@ def load_records(lake: Lake, *, default_region: str) -> tuple[pl.DataFrame, pl.D
     parts = [user_records(users), order_records(orders, stores), device_records(events)]
     records = pl.concat(parts, how="vertical_relaxed")
     return records, identifiers(records, default_region=default_region)
+
+
+def customer_evidence(lake: Lake, node: Node) -> pl.DataFrame:
+    """The evidence rows of the customer holding `node`; NotFoundError when it is in none."""
+    table = lake.table(tables.IDENTITY_EVIDENCE)
+    if node[0] == "record":
+        found = equal_to(edge="record", record_id=node[1])
+    else:
+        found = equal_to(edge="identifier", target_kind=node[1], target_value=node[2])
+    owners = read_polars(table, row_filter=found, columns=("customer_id",))["customer_id"].drop_nulls().unique()
+    if owners.is_empty():
+        raise NotFoundError(f"{node_label(node)} belongs to no customer of the last identity build")
+    return read_polars(table, row_filter=equal_to(customer_id=owners[0]))
 
 
 def previous_membership(lake: Lake) -> pl.DataFrame:
@@ -175,13 +190,9 @@ def _attached(
     old_records, new_records = records.filter(~fresh), records.filter(fresh)
     old_found, new_found = found.filter(~fresh), found.filter(fresh)
     previous = restore(
-        old_records,
-        old_found,
         customers=read_polars(lake.table(tables.CUSTOMERS)),
         links=read_polars(lake.table(tables.IDENTITY_LINKS)),
         evidence=evidence,
-        max_people=options.junk_max_people,
-        default_region=options.default_region,
     )
     attachment = attach(
         previous,
@@ -195,6 +206,7 @@ def _attached(
         limits=options.per_customer_limits,
         survivorship=options.survivorship,
     )
-    if attachment is None:
+    if isinstance(attachment, Declined):
+        logger.info("identity build %s resolves in full: %d new records, %s", build_id, len(new_ids), attachment.reason)
         return None
     return merged(previous, attachment, new_records, new_found, build_id=build_id)

@@ -116,6 +116,15 @@ class Links:
         )
 
 
+def match_capacity(probability: float) -> float:
+    """What cutting a match costs: 1 to 4 by probability, in 1/1024ths.
+
+    Binary fractions add up exactly, so a minimum cut does not depend on the order its flow is found
+    in: the cut a build makes is the one the next build makes of the same component.
+    """
+    return round((1.0 + 3.0 * probability) * 1024) / 1024
+
+
 def _add_matches(graph: nx.Graph, matches: pl.DataFrame) -> None:
     """Record-to-record edges of probabilistic matches (left_id, right_id, probability, evidence).
 
@@ -126,7 +135,7 @@ def _add_matches(graph: nx.Graph, matches: pl.DataFrame) -> None:
         (
             record_node(left),
             record_node(right),
-            {"rule": "probabilistic", "probability": chance, "evidence": evidence, "capacity": 1.0 + 3.0 * chance},
+            {"rule": "probabilistic", "probability": chance, "evidence": evidence, "capacity": match_capacity(chance)},
         )
         for left, right, chance, evidence in rows
     )

@@ -2,17 +2,18 @@
 
 A full resolution of a million records takes a minute; the next build only needs to know where
 the last one put every record and identifier, which matches it kept and which links it cut. The
-evidence frame holds exactly that (see `schema.gold.IDENTITY_EVIDENCE`), one row per edge, plus a
-digest of every record's content so that a changed record is told from an unchanged one.
+evidence frame holds exactly that (see `schema.gold.IDENTITY_EVIDENCE`), one row per edge, the
+identifiers kept out of the graph, and a digest of every record's content so that a changed
+record is told from an unchanged one.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from identity.graph import household_identifiers, untrusted_identifiers
+from identity.constraints import CUT_COLUMNS
+from identity.graph import identifier_node
 from identity.links import Links
-from identity.match import match_frame
 from identity.resolve import Resolution
 
 EDGE_COLUMNS = ("customer_id", "edge", "record_id", "target_kind", "target_value", "probability", "evidence")
@@ -48,7 +49,8 @@ def unseen_records(records: pl.DataFrame, evidence: pl.DataFrame) -> pl.Series |
 def evidence_frame(resolution: Resolution, records: pl.DataFrame) -> pl.DataFrame:
     """Every edge of `resolution` (see `EDGE_COLUMNS`), each with the customer of its record.
 
-    A record edge carries the record's digest and, as its probability, its membership confidence.
+    A record edge carries the record's digest and, as its probability, its membership confidence;
+    an identifier set aside or of a household has a row of its own (no record), with the reason.
     """
     linkage = resolution.linkage
     owners = resolution.membership.select("record_id", "customer_id")
@@ -77,12 +79,22 @@ def evidence_frame(resolution: Resolution, records: pl.DataFrame) -> pl.DataFram
             schema=["record_id", "edge", "target_kind", "target_value"],
             orient="row",
         ),
+        pl.DataFrame(
+            [("set_aside", kind, value, reason) for (_, kind, value), reason in resolution.untrusted.items()],
+            schema=["edge", "target_kind", "target_value", "evidence"],
+            orient="row",
+        ),
+        pl.DataFrame(
+            [("household", kind, value) for _, kind, value in resolution.household],
+            schema=["edge", "target_kind", "target_value"],
+            orient="row",
+        ),
         resolution.cuts.select(
             pl.col("left_record").alias("record_id"),
             pl.lit("cut").alias("edge"),
             pl.lit("record").alias("target_kind"),
             pl.col("right_record").alias("target_value"),
-            pl.struct("reason", "removed", "rule").struct.json_encode().alias("evidence"),
+            pl.struct(*CUT_COLUMNS[2:]).struct.json_encode().alias("evidence"),
         ),
     ]
     edges = pl.concat(
@@ -95,37 +107,17 @@ def evidence_frame(resolution: Resolution, records: pl.DataFrame) -> pl.DataFram
     )
 
 
-def restore(
-    records: pl.DataFrame,
-    identifiers: pl.DataFrame,
-    *,
-    customers: pl.DataFrame,
-    links: pl.DataFrame,
-    evidence: pl.DataFrame,
-    max_people: int,
-    default_region: str,
-) -> Resolution:
-    """The resolution a build wrote, from its gold tables and the records it resolved.
-
-    What is a pure function of the records (identifiers set aside, households) is computed again;
-    what took the model and the cuts to decide (matches, cuts, owners) is read back.
-    """
-    record_edges = evidence.filter(pl.col("edge") == "record")
-    membership = record_edges.filter(pl.col("customer_id").is_not_null()).select(
-        "record_id", "customer_id", pl.col("probability").alias("confidence")
+def restore(*, customers: pl.DataFrame, links: pl.DataFrame, evidence: pl.DataFrame) -> Resolution:
+    """The resolution a build wrote, read back from its gold tables."""
+    membership = (
+        evidence.filter(pl.col("edge") == "record")
+        .filter(pl.col("customer_id").is_not_null())
+        .select("record_id", "customer_id", pl.col("probability").alias("confidence"))
     )
-    untrusted = untrusted_identifiers(records, identifiers, max_people=max_people)
-    household = household_identifiers(match_frame(records, default_region=default_region), identifiers)
-    linkage = Links(
-        record_edges["record_id"],
-        _edges(evidence, "identifier").select(
-            "record_id", pl.col("target_kind").alias("kind"), pl.col("target_value").alias("value")
-        ),
-        _edges(evidence, "match").select(
-            pl.col("record_id").alias("left_id"), pl.col("target_value").alias("right_id"), "probability", "evidence"
-        ),
-        tuple(_edges(evidence, "must_link").select("record_id", "target_value").iter_rows()),
-    )
+    set_aside = evidence.filter(pl.col("edge") == "set_aside").select("target_kind", "target_value", "evidence")
+    untrusted = {identifier_node(kind, value): reason for kind, value, reason in set_aside.iter_rows()}
+    family = evidence.filter(pl.col("edge") == "household").select("target_kind", "target_value")
+    household = frozenset(identifier_node(kind, value) for kind, value in family.iter_rows())
     cuts = (
         _edges(evidence, "cut")
         .select(
@@ -135,11 +127,25 @@ def restore(
         )
         .unnest("cut")
     )
-    return Resolution(customers, links, untrusted, membership, cuts, linkage, frozenset(household))
+    return Resolution(customers, links, untrusted, membership, cuts, linkage_of(evidence), household)
 
 
-_CUT_FIELDS = pl.Struct({"reason": pl.String, "removed": pl.String, "rule": pl.String})
+def linkage_of(evidence: pl.DataFrame) -> Links:
+    """The links the evidence rows hold: all of a build's, or one customer's for its explanations."""
+    return Links(
+        evidence.filter(pl.col("edge") == "record")["record_id"],
+        _edges(evidence, "identifier").select(
+            "record_id", pl.col("target_kind").alias("kind"), pl.col("target_value").alias("value")
+        ),
+        _edges(evidence, "match").select(
+            pl.col("record_id").alias("left_id"), pl.col("target_value").alias("right_id"), "probability", "evidence"
+        ),
+        tuple(_edges(evidence, "must_link").select("record_id", "target_value").iter_rows()),
+    )
+
+
+_CUT_FIELDS = pl.Struct(dict.fromkeys(CUT_COLUMNS[2:], pl.String))  # what a cut row holds besides its records
 
 
 def _edges(evidence: pl.DataFrame, edge: str) -> pl.DataFrame:
-    return evidence.filter(pl.col("edge") == edge).sort("record_id", "target_kind", "target_value")
+    return evidence.filter(pl.col("edge") == edge)

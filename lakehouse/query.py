@@ -8,7 +8,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 import pyarrow as pa
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo
 from pyiceberg.table import Table
 
 from core.errors import NotFoundError
@@ -30,6 +30,15 @@ def snapshot_id_as_of(table: Table, when: datetime) -> int:
     if snapshot is None:
         raise NotFoundError(f"{'.'.join(table.name())} has no snapshot at or before {when.isoformat()}")
     return snapshot.snapshot_id
+
+
+def equal_to(**values: str) -> BooleanExpression:
+    """A row filter: every named column equals its value (no quoting to get wrong, whatever the value holds)."""
+    expression: BooleanExpression = ALWAYS_TRUE
+    for column, value in values.items():
+        # pydantic's mypy plugin sees the model's fields, not EqualTo's own (term, literal) constructor
+        expression = And(expression, EqualTo(term=column, literal=value))  # type: ignore[call-arg]
+    return expression
 
 
 def read_arrow(

@@ -61,12 +61,13 @@ IDENTITY_EVIDENCE = TableDef(
     name="identity_evidence",
     doc=(
         "The identity graph of a build, edge by edge: what each record carries, which records matched and"
-        " why, the must-links and the links cut. Explanations and incremental attach read it."
+        " why, the must-links and the links cut, and the identifiers kept out of it (set aside, household)."
+        " Explanations and incremental attach read it."
     ),
     columns=(
         C(1, "customer_id", "string", doc="the customer of record_id; null for a record that joined none"),
-        C(2, "edge", "string", required=True, doc="record, identifier, match, must_link or cut"),
-        C(3, "record_id", "string", required=True, doc="source table and key, e.g. users:42"),
+        C(2, "edge", "string", required=True, doc="record, identifier, match, must_link, cut, set_aside or household"),
+        C(3, "record_id", "string", doc="source table and key, e.g. users:42; null for an identifier's own rows"),
         C(4, "target_kind", "string", doc="identifier kind, or record for record-to-record edges"),
         C(
             5,
@@ -76,7 +77,12 @@ IDENTITY_EVIDENCE = TableDef(
             doc="normalised identifier value, or the other record; a record edge's content digest",
         ),
         C(6, "probability", "double", doc="match probability of a match edge"),
-        C(7, "evidence", "string", doc="JSON: a match's comparison levels, a cut's constraint and link removed"),
+        C(
+            7,
+            "evidence",
+            "string",
+            doc="a match's comparison levels; a cut's constraint and removed link (JSON); why an identifier is out",
+        ),
         C(8, "build_id", "string", required=True),
     ),
     sort=("customer_id", "record_id"),

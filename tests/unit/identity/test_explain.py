@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import NotFoundError
-from identity.explain import component_json, evidence_path
+from core.errors import InvalidInputError, NotFoundError
+from identity.explain import component_json, evidence_path, parse_node
 from identity.graph import identifier_node, record_node
 from identity.records import identifiers
 from identity.resolve import resolve
@@ -55,3 +55,23 @@ def test_a_customer_graph_lists_its_nodes_and_edges() -> None:
     assert {"record:users:1", "record:orders:7", "record:market:3", "email:ann@example.com", "user_id:1"} <= ids
     assert "record:orders:8" not in ids
     assert all(edge["from"] in ids and edge["to"] in ids and edge["rule"] for edge in found["edges"])
+
+
+@pytest.mark.parametrize(
+    ("text", "node"),
+    [
+        ("record:users:42", ("record", "users:42")),
+        ("record:devices:dev-1|anonymous", ("record", "devices:dev-1|anonymous")),
+        ("email: Ann.Lee+promo@Example.com ", ("identifier", "email", "ann.lee@example.com")),
+        ("phone:(415) 555-0134", ("identifier", "phone", "+14155550134")),
+        ("user_id:042", ("identifier", "user_id", "42")),
+    ],
+)
+def test_parse_node_normalises_identifiers_as_ingestion_does(text: str, node: tuple[str, ...]) -> None:
+    assert parse_node(text, default_region="US") == node
+
+
+@pytest.mark.parametrize("text", ["users:42", "record:", "fax:123", "email:not-an-address", "phone:12"])
+def test_parse_node_rejects_what_names_no_node(text: str) -> None:
+    with pytest.raises(InvalidInputError):
+        parse_node(text, default_region="US")

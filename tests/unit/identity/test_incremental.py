@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from identity.constraints import CannotLink
 from identity.contract import contract_records
-from identity.incremental import attach, merged
+from identity.incremental import Attachment, Declined, attach, merged
 from identity.records import identifiers
-from identity.resolve import resolve
+from identity.resolve import renamed, resolve
+from identity.stable import carry_over
 from identity.state import evidence_frame
 from tests.support import SAMPLE_DIR
 
@@ -55,7 +57,7 @@ def test_new_orders_attach_exactly_where_a_full_recompute_puts_them() -> None:
         previous, old, identifiers(old, default_region="US"), new, identifiers(new, default_region="US"),
         max_people=3, default_region="US", build_id="b2",
     )  # fmt: skip
-    assert attached is not None, "orders of known customers need no recompute"
+    assert isinstance(attached, Attachment), "orders of known customers need no recompute"
     full = run(pl.concat([old, new]))
     assert partition(pl.concat([previous.membership, attached.membership])) == partition(full.membership)
     gained = set(attached.membership["customer_id"])
@@ -71,7 +73,7 @@ def test_merged_resolution_writes_what_a_full_recompute_writes() -> None:
     new = repeat_orders(old)
     previous, found, fresh = run(old), identifiers(old, default_region="US"), identifiers(new, default_region="US")
     attached = attach(previous, old, found, new, fresh, max_people=3, default_region="US", build_id="b2")
-    assert attached is not None
+    assert isinstance(attached, Attachment)
     after = merged(previous, attached, new, fresh, build_id="b2")
     everyone = pl.concat([old, new])
     full = run(everyone)
@@ -91,7 +93,8 @@ def test_a_batch_that_changes_what_is_shared_needs_a_recompute() -> None:
     old, new = sample()
     previous = run(old)
     found, fresh = identifiers(old, default_region="US"), identifiers(new, default_region="US")
-    assert attach(previous, old, found, new, fresh, max_people=3, default_region="US", build_id="b2") is None
+    declined = attach(previous, old, found, new, fresh, max_people=3, default_region="US", build_id="b2")
+    assert declined == Declined("the identifiers set aside change")
 
 
 def test_named_or_already_known_records_need_a_recompute() -> None:
@@ -100,10 +103,10 @@ def test_named_or_already_known_records_need_a_recompute() -> None:
     found = identifiers(old, default_region="US")
     named = new.head(1).with_columns(first_name=pl.lit("Ann"), last_name=pl.lit("Lee"))
     seen = old.filter(pl.col("source") == "web").head(1)
-    for batch in (named, seen):
+    for batch, reason in ((named, "a new record carries a name"), (seen, "a record was seen before")):
         declined = attach(previous, old, found, batch, identifiers(batch, default_region="US"), max_people=3,
                           default_region="US", build_id="b2")  # fmt: skip
-        assert declined is None
+        assert declined == Declined(reason)
 
 
 def test_a_new_order_joining_two_customers_needs_a_recompute() -> None:
@@ -126,4 +129,91 @@ def test_a_new_order_joining_two_customers_needs_a_recompute() -> None:
                                             "email": [second["email"].item()]}))  # fmt: skip
     bridged = identifiers(bridge, default_region="US")
     declined = attach(previous, old, found, bridge, bridged, max_people=3, default_region="US", build_id="b2")
-    assert declined is None
+    assert declined == Declined("1 groups join two customers")
+
+
+def test_groups_gaining_one_customer_count_together_against_its_limits() -> None:
+    """Two new orders, apart from each other, each bring one customer a new device: two more, not one."""
+    old, _ = sample()
+    previous = run(old)
+    found = identifiers(old, default_region="US")
+    set_aside = [value for _, kind, value in previous.untrusted if kind == "email"]
+    accounts = (
+        found.filter(pl.col("record_id").str.starts_with("users:") & (pl.col("kind") == "email"))
+        .filter(~pl.col("value").is_in(set_aside))
+        .join(previous.membership, on="record_id")
+        .sort("record_id")
+    )
+    account, email, customer = accounts.select("record_id", "value", "customer_id").row(0)
+    devices = found.filter(pl.col("kind") == "device_id").join(previous.membership, on="record_id")
+    count = devices.filter(pl.col("customer_id") == customer)["value"].n_unique()
+    # One order reaches the customer by its account id, the other by its e-mail: two groups.
+    orders = contract_records(pl.DataFrame({
+        "record_id": ["orders:new:1", "orders:new:2"], "source": ["web", "web"],
+        "user_id": [account.removeprefix("users:"), None], "email": [None, email],
+        "device_id": ["dev-new-one", "dev-new-two"],
+    }))  # fmt: skip
+    fresh = identifiers(orders, default_region="US")
+
+    def attached(limit: int) -> Attachment | Declined:
+        return attach(previous, old, found, orders, fresh, max_people=3, default_region="US", build_id="b2",
+                      limits={"device_id": limit})  # fmt: skip
+
+    assert attached(count + 1) == Declined("a customer would exceed a per-customer limit")
+    within = attached(count + 2)
+    assert isinstance(within, Attachment)
+    assert set(within.membership["customer_id"]) == {customer} and len(within.membership) == 2
+
+
+def same_as_full(
+    old: pl.DataFrame, new: pl.DataFrame, cannot_links: list[CannotLink]
+) -> tuple[Attachment | Declined, bool]:
+    """Attach `new` to the resolution of `old`; whether the result equals a full recompute of both."""
+    previous = resolve(old, identifiers(old, default_region="US"), max_people=3, default_region="US", build_id="b",
+                       cannot_links=cannot_links)  # fmt: skip
+    fresh = identifiers(new, default_region="US")
+    attached = attach(previous, old, identifiers(old, default_region="US"), new, fresh, max_people=3,
+                      default_region="US", build_id="b2")  # fmt: skip
+    if isinstance(attached, Declined):
+        return attached, False
+    after = merged(previous, attached, new, fresh, build_id="b2")
+    everyone = pl.concat([old, new])
+    full = resolve(everyone, identifiers(everyone, default_region="US"), max_people=3, default_region="US",
+                   build_id="f", cannot_links=cannot_links)  # fmt: skip
+    final, _ = carry_over(after.membership.select("record_id", "customer_id"),
+                          full.membership.select("record_id", "customer_id"))  # fmt: skip
+    full = renamed(full, final)
+    mine, theirs = evidence_frame(after, everyone), evidence_frame(full, everyone)
+    columns = [c for c in full.links.columns if c != "build_id"]
+    return attached, mine.equals(theirs) and after.links.select(columns).sort(columns).equals(
+        full.links.select(columns).sort(columns)
+    )
+
+
+def test_an_order_of_a_customer_a_cut_made_attaches_as_a_full_recompute_places_it() -> None:
+    """A cannot-link splits an account from its orders; a new order by the account's e-mail joins the account."""
+    old, _ = sample()
+    first = run(old)
+    found = identifiers(old, default_region="US")
+    emails = found.filter(pl.col("record_id").str.starts_with("orders:") & (pl.col("kind") == "email"))
+    orders = emails.join(first.membership, on="record_id").join(
+        first.membership.filter(pl.col("record_id").str.starts_with("users:")), on="customer_id", suffix="_account"
+    )
+    order, email, account = orders.sort("record_id").select("record_id", "value", "record_id_account").row(0)
+    split = [CannotLink(account, order, "manual:cannot_link")]
+    new = contract_records(pl.DataFrame({"record_id": ["orders:new:1"], "source": ["web"], "email": [email]}))
+    attached, same = same_as_full(old, new, split)
+    assert isinstance(attached, Attachment) and same
+
+
+def test_a_new_visit_of_an_anonymous_device_stays_anonymous() -> None:
+    old, _ = sample()
+    visit = {"source": ["devices"], "device_id": ["dev-never-signed-in"]}
+    old = pl.concat([old, contract_records(pl.DataFrame({"record_id": ["devices:1"], **visit}))])
+    new = contract_records(pl.DataFrame({"record_id": ["devices:2"], **visit}))
+    attached, same = same_as_full(old, new, [])
+    assert isinstance(attached, Attachment) and attached.membership.is_empty() and same
+    # With an e-mail the visit makes a customer of both records: that is a recompute's to say.
+    signed = new.with_columns(pl.lit("new.person@example.com").alias("email"))
+    declined, _ = same_as_full(old, signed, [])
+    assert isinstance(declined, Declined) and "of no customer" in declined.reason

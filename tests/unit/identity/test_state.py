@@ -28,10 +28,7 @@ def test_restored_resolution_equals_the_one_written() -> None:
     )  # fmt: skip
     assert len(written.cuts) > 0
     evidence = evidence_frame(written, records)
-    read = restore(
-        records, found, customers=written.customers, links=written.links, evidence=evidence,
-        max_people=3, default_region="US",
-    )  # fmt: skip
+    read = restore(customers=written.customers, links=written.links, evidence=evidence)
 
     assert read.untrusted == written.untrusted
     assert read.household == written.household
