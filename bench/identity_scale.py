@@ -6,9 +6,10 @@ written once as contract records to Parquet. Each run is a fresh process that re
 normalises the identifiers and resolves all but the latest 10,000 unnamed ones (orders and
 device sessions), so its peak RSS is resolution's alone (the generator's memory is not counted).
 Printed: records, seconds and peak RSS of each run, their medians, and each median over its
-target (60 s, 4 GB); then the next build's incremental path: the oldest 1,000 of those records,
-then all 10,000, attached to the resolution read back from its evidence (or why they cannot be),
-in seconds and over the full resolution's (peak RSS is the full one's, measured before).
+target (60 s, 4 GB); then the next build's incremental path: the oldest 100 of those records,
+the oldest 1,000, then all 10,000, each attached to the resolution read back from its evidence
+(or why they cannot be), in seconds and over the full resolution's (peak RSS is the full one's,
+measured before).
 
 Run: `python bench/identity_scale.py [--persons 135000] [--runs 3]`.
 """
@@ -42,7 +43,7 @@ from sample_data.generate import generate  # noqa: E402
 REGION = "US"
 TARGET_SECONDS = 60.0
 TARGET_RSS_GB = 4.0
-ATTACH_BATCHES = (1_000, 10_000)  # the latest unnamed records, oldest first: a stream's hour, a day
+ATTACH_BATCHES = (100, 1_000, 10_000)  # the latest unnamed records, oldest first
 
 
 def resolve_once(path: Path) -> dict[str, float | str]:
@@ -86,7 +87,7 @@ def attach_once(
     attachment = attach(previous, records, found, new, fresh, max_people=3, default_region=REGION, build_id="next")
     if isinstance(attachment, Declined):
         return attachment.reason, time.perf_counter() - started
-    merged(previous, attachment, new, fresh, build_id="next")
+    merged(previous, attachment, records, found, new, fresh, build_id="next")
     return f"{len(attachment.membership)} of {len(new)} records joined a customer", time.perf_counter() - started
 
 

@@ -90,7 +90,7 @@ def attach(
     sessions = shared_device_sessions(new_records, untrusted.keys())
     skip = set(untrusted) | set(previous.household)
     edges = trusted_links(new_identifiers.filter(~pl.col("record_id").is_in(sessions)), skip)
-    placed = _place(previous, new_records, edges, limits)
+    placed = _place(previous, records, new_records, edges, limits)
     if isinstance(placed, Declined):
         return placed
     membership = pl.DataFrame(
@@ -106,11 +106,7 @@ def attach(
 
 def _cut_pieces(previous: Resolution) -> set[str]:
     """The customers a cut made: those holding an end of a removed link or a constrained record."""
-    cuts = previous.cuts
-    labels = pl.concat(
-        [cuts["removed_from"], cuts["removed_to"], "record:" + pl.concat([cuts["left_record"], cuts["right_record"]])]
-    )
-    nodes = [labelled_node(text) for text in labels.unique().to_list()]
+    nodes = [labelled_node(text) for text in _cut_ends(previous.cuts)]
     records = pl.Series([node[1] for node in nodes if node[0] == "record"], dtype=pl.String)
     values = pl.DataFrame(
         [(node[1], node[2]) for node in nodes if node[0] == "identifier"],
@@ -156,49 +152,125 @@ def _groups(record_ids: pl.Series, edges: pl.DataFrame) -> list[set[Node]]:
 
 
 def _place(
-    previous: Resolution, new_records: pl.DataFrame, edges: pl.DataFrame, limits: Mapping[str, int]
+    previous: Resolution,
+    records: pl.DataFrame,
+    new_records: pl.DataFrame,
+    edges: pl.DataFrame,
+    limits: Mapping[str, int],
 ) -> list[tuple[str, str, float]] | Declined:
-    """(record_id, customer_id, confidence) of the new records that join a customer, or why some cannot be placed."""
-    owned = edges.select("kind", "value").unique().join(previous.linkage.identifier_links, on=["kind", "value"])
-    owners = {
-        (kind, value): customer
-        for kind, value, customer in owned.join(previous.membership, on="record_id", how="left")
-        .select("kind", "value", "customer_id")
-        .iter_rows()
-    }
-    carriers = {
-        (kind, value): record
-        for kind, value, record in owned.group_by("kind", "value").agg(pl.col("record_id").min()).iter_rows()
-    }
-    carried: dict[str, list[tuple[str, str]]] = {}
-    for record_id, kind, value in edges.select("record_id", "kind", "value").iter_rows():
-        carried.setdefault(record_id, []).append((kind, value))
-    pieces = _cut_pieces(previous)
+    """(record_id, customer_id, confidence) of the records that join a customer, or why some cannot be placed.
+
+    Besides the new records, that is the records of any component of no customer a new record
+    joins to one (an anonymous device's visits, once an order ties the device to a person).
+    """
+    known = _Known.of(previous, edges)
     sources = dict(zip(new_records["record_id"].to_list(), new_records["source"].to_list(), strict=False))
     assigned: list[tuple[str, str, float]] = []
     gained: dict[str, list[str]] = {}
     undecided: Counter[str] = Counter()
-    components: dict[tuple[str, str], int] | None = None  # labelled only when a group needs them
     for group in _groups(new_records["record_id"], edges):
-        customer = _customer_of(group, owners, sources)
-        if customer in pieces and not _keeps_cuts(group, carried, carriers, limits):
-            customer = _CUT_CUSTOMER
-        if customer == _NO_CUSTOMER:
-            components = _components(previous) if components is None else components
-            if _stays_anonymous(group, owners, components) and _keeps_cuts(group, carried, carriers, limits):
-                customer = ""
-        if customer in _UNDECIDED:
-            undecided[customer] += 1
-        elif customer:
-            assigned.extend((node[1], customer, 1.0) for node in group if node[0] == "record")
-            gained.setdefault(customer, []).extend(node[1] for node in group if node[0] == "record")
+        placed = known.place(group, records, sources, limits)
+        if isinstance(placed, Declined):
+            undecided[placed.reason] += 1
+        elif placed[0]:
+            customer, members = placed
+            assigned.extend((record, customer, 1.0) for record in members)
+            gained.setdefault(customer, []).extend(members)
     if undecided:
         return Declined("; ".join(f"{count} groups {why}" for why, count in sorted(undecided.items())))
     # A piece of a cut component keeps its values (`_keeps_cuts`), over a limit or not, as a full build would.
-    uncut = {customer: records for customer, records in gained.items() if customer not in pieces}
-    if not _within_limits(uncut, carried, previous, limits):
+    uncut = {customer: members for customer, members in gained.items() if customer not in known.pieces}
+    if not _within_limits(uncut, known.carried, previous, limits):
         return Declined("a customer would exceed a per-customer limit")
     return assigned
+
+
+@dataclass
+class _Known:
+    """What the last build says of the identifiers a batch carries: owners, first carriers, cut pieces."""
+
+    previous: Resolution
+    owners: dict[tuple[str, str], str | None]  # None: held by a component of no customer
+    carriers: dict[tuple[str, str], str]  # the smallest record carrying each
+    carried: dict[str, list[tuple[str, str]]]  # each new record's trusted identifiers
+    pieces: set[str]  # customers a cut made
+    _labels: tuple[dict[tuple[str, str], int], dict[int, list[str]], set[int]] | None = None
+
+    @classmethod
+    def of(cls, previous: Resolution, edges: pl.DataFrame) -> _Known:
+        owned = edges.select("kind", "value").unique().join(previous.linkage.identifier_links, on=["kind", "value"])
+        owners = owned.join(previous.membership, on="record_id", how="left").select("kind", "value", "customer_id")
+        first = owned.group_by("kind", "value").agg(pl.col("record_id").min())
+        carried: dict[str, list[tuple[str, str]]] = {}
+        for record_id, kind, value in edges.select("record_id", "kind", "value").iter_rows():
+            carried.setdefault(record_id, []).append((kind, value))
+        return cls(
+            previous,
+            {(kind, value): customer for kind, value, customer in owners.iter_rows()},
+            {(kind, value): record for kind, value, record in first.iter_rows()},
+            carried,
+            _cut_pieces(previous),
+        )
+
+    def place(
+        self, group: set[Node], records: pl.DataFrame, sources: dict[str, str], limits: Mapping[str, int]
+    ) -> tuple[str, list[str]] | Declined:
+        """The customer a group joins ("" for none) with every record that joins it, or why only a recompute can say."""
+        identifiers = [(node[1], node[2]) for node in group if node[0] == "identifier"]
+        known = [key for key in identifiers if key in self.owners]
+        customers = {self.owners[key] for key in known} - {None}
+        if len(customers) > 1:
+            return Declined(_TWO_CUSTOMERS)
+        customer = customers.pop() if customers else None
+        members = [node[1] for node in group if node[0] == "record"]
+        anonymous = [key for key in known if self.owners[key] is None]
+        keeps_cuts = _keeps_cuts(group, self.carried, self.carriers, limits)
+        if anonymous:
+            component, records_of, cut = self._components()
+            joined = {component[key] for key in anonymous}
+            if joined & cut or (customer in self.pieces):
+                return Declined(_CUT_CUSTOMER)
+            if customer is None and not any(kind in CUSTOMER_KINDS for kind, _ in identifiers):
+                # Visits of known devices: still no customer, unless they join or grow what limits count.
+                return ("", []) if len(joined) == 1 and keeps_cuts else Declined(_NO_CUSTOMER)
+            absorbed = [record for label in sorted(joined) for record in records_of[label]]
+            sources = {**sources, **_sources(records, absorbed)}
+            members += absorbed
+        elif customer in self.pieces and not keeps_cuts:
+            return Declined(_CUT_CUSTOMER)
+        if customer is None:
+            if not any(kind in CUSTOMER_KINDS for kind, _ in identifiers):
+                return "", []  # devices alone: an anonymous visitor, as in a full build
+            customer = customer_id_for(anchor_record(members, sources))
+        return customer, members
+
+    def _components(self) -> tuple[dict[tuple[str, str], int], dict[int, list[str]], set[int]]:
+        """Each identifier's component, each component's records, and the components a cut made."""
+        if self._labels is None:
+            records, values = self.previous.linkage.labels()
+            component = {(kind, value): label for kind, value, label in values.iter_rows()}
+            records_of: dict[int, list[str]] = {}
+            for record, label in records.iter_rows():
+                records_of.setdefault(label, []).append(record)
+            by_record = dict(records.iter_rows())
+            cut: set[int] = set()
+            for node in (labelled_node(text) for text in _cut_ends(self.previous.cuts)):
+                label = by_record.get(node[1]) if node[0] == "record" else component.get((node[1], node[2]))
+                if label is not None:  # an identifier whose every link was cut is in no component
+                    cut.add(label)
+            self._labels = component, records_of, cut
+        return self._labels
+
+
+def _sources(records: pl.DataFrame, record_ids: list[str]) -> dict[str, str]:
+    found = records.filter(pl.col("record_id").is_in(record_ids)).select("record_id", "source").unique()
+    return dict(found.iter_rows())
+
+
+def _cut_ends(cuts: pl.DataFrame) -> list[str]:
+    """The label of every node a cut removed a link of, and of every constrained record."""
+    records = pl.concat([cuts["left_record"], cuts["right_record"]])
+    return pl.concat([cuts["removed_from"], cuts["removed_to"], "record:" + records]).unique().to_list()
 
 
 def _set_aside_changes(
@@ -222,51 +294,9 @@ def _set_aside_changes(
     return {node: reason for node, reason in now.items() if node in keys} != before
 
 
-_NO_CUSTOMER = "reach an identifier of no customer and would make one or join two"
+_NO_CUSTOMER = "join devices of no customer together or add to what limits count"
 _TWO_CUSTOMERS = "join two customers"
-_CUT_CUSTOMER = "join a customer a constraint cut and would change a limited kind's values"
-_UNDECIDED = (_NO_CUSTOMER, _TWO_CUSTOMERS, _CUT_CUSTOMER)
-
-
-def _components(previous: Resolution) -> dict[tuple[str, str], int]:
-    """The component of each identifier of the last build's graph."""
-    _, values = previous.linkage.labels()
-    return {(kind, value): label for kind, value, label in values.iter_rows()}
-
-
-def _stays_anonymous(
-    group: set[Node], owners: dict[tuple[str, str], str | None], components: dict[tuple[str, str], int]
-) -> bool:
-    """Whether a group joins one component of no customer and leaves it one: anonymous visits of a known device.
-
-    It carries no identifier that makes a customer and reaches no customer's identifier; then the
-    component stays without one, as in a full build (the cuts stay as they were: see `_keeps_cuts`).
-    """
-    identifiers = [(node[1], node[2]) for node in group if node[0] == "identifier"]
-    if any(kind in CUSTOMER_KINDS for kind, _ in identifiers):
-        return False
-    known = [key for key in identifiers if key in owners]
-    return all(owners[key] is None for key in known) and len({components[key] for key in known}) == 1
-
-
-def _customer_of(group: set[Node], owners: dict[tuple[str, str], str | None], sources: dict[str, str]) -> str:
-    """The customer a group joins, "" when it makes none, or which of `_UNDECIDED` only a recompute can settle.
-
-    `owners` maps the group's identifiers the last build held to their customer (None: it belongs to none).
-    """
-    known = [(node[1], node[2]) for node in group if node[0] == "identifier" and (node[1], node[2]) in owners]
-    customers = {owners[key] for key in known}
-    if None in customers:
-        return _NO_CUSTOMER
-    if len(customers) > 1:
-        return _TWO_CUSTOMERS
-    if customers:
-        customer = customers.pop()
-        assert customer is not None
-        return customer
-    if any(node[0] == "identifier" and node[1] in CUSTOMER_KINDS for node in group):
-        return customer_id_for(anchor_record([node[1] for node in group if node[0] == "record"], sources))
-    return ""  # devices alone: an anonymous visitor, as in a full build
+_CUT_CUSTOMER = "join a piece a constraint cut and would change what limits count"
 
 
 def _within_limits(
@@ -303,20 +333,32 @@ def _within_limits(
 def merged(
     previous: Resolution,
     attachment: Attachment,
+    records: pl.DataFrame,
+    identifiers: pl.DataFrame,
     new_records: pl.DataFrame,
     new_identifiers: pl.DataFrame,
     *,
     build_id: str,
 ) -> Resolution:
-    """The resolution after an attach: the last one with the new records, their links and refreshed customers."""
+    """The resolution after an attach: the last one with the new records, their links and refreshed customers.
+
+    `records` and `identifiers` are the last build's, as for `attach`: the records of no customer
+    that joined one bring their links along.
+    """
     touched = attachment.customers.select("customer_id")
     kept_customers = previous.customers.join(touched, on="customer_id", how="anti")
     customers = pl.concat([kept_customers, attachment.customers.select(kept_customers.columns)], how="vertical_relaxed")
-    members = new_records.join(attachment.membership.drop("confidence"), on="record_id", how="inner")
+    joining = attachment.membership.select("record_id")
+    rows = pl.concat(
+        [records.join(joining, on="record_id"), new_records.join(joining, on="record_id")], how="diagonal_relaxed"
+    )
+    members = rows.join(attachment.membership.drop("confidence"), on="record_id")
     new_links = attachment.identifier_links.select("record_id", "kind", "value")
-    kept = new_links.join(attachment.membership, on="record_id").select("customer_id", "kind", "value")
-    sessions = shared_device_sessions(new_records, previous.untrusted.keys())
-    carried = new_identifiers.filter(~pl.col("record_id").is_in(sessions))
+    all_links = pl.concat([previous.linkage.identifier_links.join(joining, on="record_id"), new_links])
+    kept = all_links.join(attachment.membership, on="record_id").select("customer_id", "kind", "value")
+    sessions = shared_device_sessions(rows, previous.untrusted.keys())
+    carried = pl.concat([identifiers, new_identifiers]).join(joining, on="record_id")
+    carried = carried.filter(~pl.col("record_id").is_in(sessions))
     shared = shared_links(carried, attachment.membership, previous.untrusted)
     gained = customer_links(members, kept.unique(), shared, build_id=build_id)
     added = gained.join(previous.links, on=list(_LINK_KEY), how="anti").select(previous.links.columns)

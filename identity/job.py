@@ -209,4 +209,4 @@ def _attached(
     if isinstance(attachment, Declined):
         logger.info("identity build %s resolves in full: %d new records, %s", build_id, len(new_ids), attachment.reason)
         return None
-    return merged(previous, attachment, new_records, new_found, build_id=build_id)
+    return merged(previous, attachment, old_records, old_found, new_records, new_found, build_id=build_id)

@@ -74,7 +74,7 @@ def test_merged_resolution_writes_what_a_full_recompute_writes() -> None:
     previous, found, fresh = run(old), identifiers(old, default_region="US"), identifiers(new, default_region="US")
     attached = attach(previous, old, found, new, fresh, max_people=3, default_region="US", build_id="b2")
     assert isinstance(attached, Attachment)
-    after = merged(previous, attached, new, fresh, build_id="b2")
+    after = merged(previous, attached, old, found, new, fresh, build_id="b2")
     everyone = pl.concat([old, new])
     full = run(everyone)
 
@@ -172,11 +172,11 @@ def same_as_full(
     previous = resolve(old, identifiers(old, default_region="US"), max_people=3, default_region="US", build_id="b",
                        cannot_links=cannot_links)  # fmt: skip
     fresh = identifiers(new, default_region="US")
-    attached = attach(previous, old, identifiers(old, default_region="US"), new, fresh, max_people=3,
-                      default_region="US", build_id="b2")  # fmt: skip
+    found = identifiers(old, default_region="US")
+    attached = attach(previous, old, found, new, fresh, max_people=3, default_region="US", build_id="b2")
     if isinstance(attached, Declined):
         return attached, False
-    after = merged(previous, attached, new, fresh, build_id="b2")
+    after = merged(previous, attached, old, found, new, fresh, build_id="b2")
     everyone = pl.concat([old, new])
     full = resolve(everyone, identifiers(everyone, default_region="US"), max_people=3, default_region="US",
                    build_id="f", cannot_links=cannot_links)  # fmt: skip
@@ -206,14 +206,17 @@ def test_an_order_of_a_customer_a_cut_made_attaches_as_a_full_recompute_places_i
     assert isinstance(attached, Attachment) and same
 
 
-def test_a_new_visit_of_an_anonymous_device_stays_anonymous() -> None:
+def test_a_known_devices_visits_stay_anonymous_until_an_order_names_someone() -> None:
     old, _ = sample()
     visit = {"source": ["devices"], "device_id": ["dev-never-signed-in"]}
     old = pl.concat([old, contract_records(pl.DataFrame({"record_id": ["devices:1"], **visit}))])
     new = contract_records(pl.DataFrame({"record_id": ["devices:2"], **visit}))
     attached, same = same_as_full(old, new, [])
     assert isinstance(attached, Attachment) and attached.membership.is_empty() and same
-    # With an e-mail the visit makes a customer of both records: that is a recompute's to say.
-    signed = new.with_columns(pl.lit("new.person@example.com").alias("email"))
-    declined, _ = same_as_full(old, signed, [])
-    assert isinstance(declined, Declined) and "of no customer" in declined.reason
+    # An order with an e-mail from that device makes a customer of both, the earlier visit included.
+    order = new.with_columns(pl.lit("orders:1").alias("record_id"), pl.lit("web").alias("source"),
+                             pl.lit("new.person@example.com").alias("email"))  # fmt: skip
+    signed, same = same_as_full(old, order, [])
+    assert isinstance(signed, Attachment) and same
+    assert sorted(signed.membership["record_id"]) == ["devices:1", "orders:1"]
+    assert signed.membership["customer_id"].n_unique() == 1
