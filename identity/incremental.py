@@ -3,10 +3,11 @@
 It answers only when a full recompute would give the same customers, which holds when the new records
 1. carry no name (so they enter no probabilistic match, household or cannot-link between named records);
 2. leave the identifiers set aside unchanged (junk values, shared identifiers);
-3. touch, with the new records they share identifiers with, at most one existing customer (not an
-   identifier of no customer); when a constraint cut that customer's component, they must not
-   change the values of a kind with a per-customer limit (see `_keeps_cuts`);
-4. keep that customer within the per-customer limits.
+3. touch, with the new records they share identifiers with, at most one existing customer; the
+   records of no customer they reach (an anonymous device's visits) join it, or stay without one
+   when nothing of theirs makes a customer; when a constraint cut the component they join, they
+   must not change the values of a kind with a per-customer limit (see `_keeps_cuts`);
+4. keep an uncut customer within the per-customer limits.
 Otherwise it says why (`Declined`) and the caller recomputes in full: new orders of known customers,
 the bulk of a day's records, attach in a fraction of the time.
 """
@@ -14,8 +15,8 @@ the bulk of a day's records, attach in a fraction of the time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import networkx as nx
 import polars as pl
@@ -70,10 +71,13 @@ def attach(
     build_id: str,
     limits: Mapping[str, int] = PER_CUSTOMER_LIMITS,
     survivorship: Mapping[str, str] | None = None,
+    seen_again: Sequence[str] = (),
 ) -> Attachment | Declined:
     """Attach `new_records` to the customers `previous` resolved from `records`, or say why only a recompute can.
 
-    `identifiers` and `new_identifiers` are `identity.records.identifiers` of each record set.
+    `identifiers` and `new_identifiers` are `identity.records.identifiers` of each record set;
+    `seen_again` names unnamed records of `records` with a later time than the last build saw,
+    whose customers' golden rows are refreshed too.
     """
     # 1. named records take part in matching and constraints, and a record seen before may have
     #    changed: only a recompute places those.
@@ -96,8 +100,9 @@ def attach(
     membership = pl.DataFrame(
         placed, schema={"record_id": pl.String, "customer_id": pl.String, "confidence": pl.Float64}, orient="row"
     )
-    # 4. the golden record of every customer that gained records, from all its records.
-    touched = membership["customer_id"].unique()
+    # 4. the golden record of every customer that gained records or saw one again, from all its records.
+    again = previous.membership.filter(pl.col("record_id").is_in(list(seen_again)))["customer_id"]
+    touched = pl.concat([membership["customer_id"], again]).unique()
     members = pl.concat([previous.membership, membership]).filter(pl.col("customer_id").is_in(touched.implode()))
     rows = everyone.join(members.drop("confidence"), on="record_id", how="inner")
     golden = golden_customers(rows, default_region=default_region, build_id=build_id, strategies=survivorship)
@@ -129,7 +134,8 @@ def _keeps_cuts(
     A minimum cut is the same once new records hang off one side of it (`constraints.enforce` takes
     the sink side the flow reaches, whatever order it is found in), and the constraints are the same
     unless the new records change a limited kind's values: so each new record may carry at most one
-    value of a limited kind, one the customer holds already, and must not be its first carrier.
+    value of each limited kind, one the component holds already, and must not sort before its first
+    carrier (the record a limit constraint names).
     """
     for node in group:
         if node[0] != "record":
@@ -194,6 +200,7 @@ class _Known:
     carriers: dict[tuple[str, str], str]  # the smallest record carrying each
     carried: dict[str, list[tuple[str, str]]]  # each new record's trusted identifiers
     pieces: set[str]  # customers a cut made
+    absorbed: set[int] = field(default_factory=set)  # components of no customer a group took along
     _labels: tuple[dict[tuple[str, str], int], dict[int, list[str]], set[int]] | None = None
 
     @classmethod
@@ -233,6 +240,9 @@ class _Known:
             if customer is None and not any(kind in CUSTOMER_KINDS for kind, _ in identifiers):
                 # Visits of known devices: still no customer, unless they join or grow what limits count.
                 return ("", []) if len(joined) == 1 and keeps_cuts else Declined(_NO_CUSTOMER)
+            if joined & self.absorbed:
+                return Declined(_SHARED_COMPONENT)  # a full build makes one component of those groups
+            self.absorbed |= joined
             absorbed = [record for label in sorted(joined) for record in records_of[label]]
             sources = {**sources, **_sources(records, absorbed)}
             members += absorbed
@@ -253,11 +263,10 @@ class _Known:
             for record, label in records.iter_rows():
                 records_of.setdefault(label, []).append(record)
             by_record = dict(records.iter_rows())
-            cut: set[int] = set()
-            for node in (labelled_node(text) for text in _cut_ends(self.previous.cuts)):
-                label = by_record.get(node[1]) if node[0] == "record" else component.get((node[1], node[2]))
-                if label is not None:  # an identifier whose every link was cut is in no component
-                    cut.add(label)
+            # A cut keeps a link of each of its ends (a node cut off entirely would not be on the
+            # constrained records' paths), so every end has a component.
+            ends = [labelled_node(text) for text in _cut_ends(self.previous.cuts)]
+            cut = {by_record[node[1]] if node[0] == "record" else component[(node[1], node[2])] for node in ends}
             self._labels = component, records_of, cut
         return self._labels
 
@@ -296,6 +305,7 @@ def _set_aside_changes(
 
 _NO_CUSTOMER = "join devices of no customer together or add to what limits count"
 _TWO_CUSTOMERS = "join two customers"
+_SHARED_COMPONENT = "reach records of no customer another group reaches"
 _CUT_CUSTOMER = "join a piece a constraint cut and would change what limits count"
 
 
@@ -310,7 +320,13 @@ def _within_limits(
     Values are counted as `constraints.limit_constraints` counts them: those one record carries
     together (an account's replaced card) count once.
     """
+    joining = pl.DataFrame(
+        [(record, customer) for customer, records in gained.items() for record in records],
+        schema={"record_id": pl.String, "customer_id": pl.String},
+        orient="row",
+    )  # new records, and records of no customer that join one
     members = previous.membership.filter(pl.col("customer_id").is_in(list(gained))).select("record_id", "customer_id")
+    members = pl.concat([members, joining])
     held = previous.linkage.identifier_links.filter(pl.col("kind").is_in(list(limits))).join(members, on="record_id")
     graphs: dict[str, nx.Graph] = {customer: nx.Graph() for customer in gained}
     for record, kind, value, customer in held.select("record_id", "kind", "value", "customer_id").iter_rows():

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -22,7 +23,7 @@ from identity.incremental import Declined, attach, merged
 from identity.records import device_records, identifiers, order_records, user_records
 from identity.resolve import Resolution, renamed, resolve
 from identity.stable import carry_over
-from identity.state import evidence_frame, restore, unseen_records
+from identity.state import evidence_frame, record_changes, restore
 from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import equal_to, read_arrow, read_polars, to_frame
@@ -31,6 +32,7 @@ from schema import lake as tables
 from schema.lake import PROP_BUILD_ID, PROP_IDENTITY_CONFIG, PROP_INPUTS
 
 logger = logging.getLogger(__name__)
+_ENGINE = hashlib.sha256(b"".join(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))).hexdigest()
 
 
 @dataclass
@@ -154,8 +156,12 @@ def run_identity(
 def identity_config(
     options: IdentitySettings, must_links: Sequence[tuple[str, str]], cannot_links: Sequence[CannotLink]
 ) -> str:
-    """A digest of everything besides the records that decides a resolution: settings and overrides."""
+    """A digest of everything besides the records that decides a resolution: settings, overrides, the engine.
+
+    The engine is this package's code: a new release resolves everything again on its first build.
+    """
     decided = {
+        "engine": _ENGINE,
         "settings": options.model_dump(mode="json"),
         "must_links": sorted(map(list, must_links)),
         "cannot_links": sorted([c.left, c.right, c.reason] for c in cannot_links),
@@ -179,14 +185,17 @@ def _attached(
     """
     table = lake.table(tables.IDENTITY_EVIDENCE)
     if last_property(table, PROP_IDENTITY_CONFIG) != config:
-        return None  # no build yet, or other settings or overrides
+        return None  # no build yet, or other settings, overrides or engine code
+    builds = {last_property(lake.table(t), PROP_BUILD_ID) for t in (tables.CUSTOMERS, tables.IDENTITY_LINKS)}
+    if builds != {last_property(table, PROP_BUILD_ID)}:
+        return None  # a build stopped between its writes: the tables are not one build's
     evidence = read_polars(table)
     if evidence.is_empty():
         return None  # an older build that kept no evidence
-    new_ids = unseen_records(records, evidence)
-    if new_ids is None or not overridden.isdisjoint(new_ids.to_list()):
+    changes = record_changes(records, evidence)
+    if changes is None or not overridden.isdisjoint(changes.new.to_list()):
         return None
-    fresh = pl.col("record_id").is_in(new_ids.implode())
+    fresh = pl.col("record_id").is_in(changes.new.implode())
     old_records, new_records = records.filter(~fresh), records.filter(fresh)
     old_found, new_found = found.filter(~fresh), found.filter(fresh)
     previous = restore(
@@ -205,8 +214,13 @@ def _attached(
         build_id=build_id,
         limits=options.per_customer_limits,
         survivorship=options.survivorship,
+        seen_again=changes.seen_again.to_list(),
     )
     if isinstance(attachment, Declined):
-        logger.info("identity build %s resolves in full: %d new records, %s", build_id, len(new_ids), attachment.reason)
+        logger.info(
+            "identity build %s resolves in full: %d new records, %s", build_id, len(changes.new), attachment.reason
+        )
         return None
+    if not overridden.isdisjoint(attachment.membership["record_id"].to_list()):
+        return None  # an override names a record of no customer that now joins one: a recompute applies it
     return merged(previous, attachment, old_records, old_found, new_records, new_found, build_id=build_id)

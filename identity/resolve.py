@@ -63,7 +63,7 @@ class Resolution:
 
     @cached_property
     def graph(self) -> nx.Graph:
-        """The whole identity graph in NetworkX, built on first use (explanations, incremental attach)."""
+        """The whole identity graph in NetworkX, built on first use (explanations over a whole resolution)."""
         return self.linkage.networkx()
 
 

@@ -9,6 +9,8 @@ record is told from an unchanged one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from identity.constraints import CUT_COLUMNS
@@ -29,27 +31,48 @@ _SCHEMA = {
 
 
 def record_digests(records: pl.DataFrame) -> pl.DataFrame:
-    """(record_id, digest): a hash of every row a record has (all its versions), whatever their order."""
-    content = pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in records.columns], separator="\x1f")
-    hashed = records.select("record_id", content.hash(seed=0).alias("row"))
+    """(record_id, digest, seen_at): a hash of every row a record has (all its versions, whatever their
+    order) but their time, and the latest time, apart: a device seen again is the same device."""
+    columns = [c for c in records.columns if c != "seen_at"]
+    content = pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in columns], separator="\x1f")
+    hashed = records.select("record_id", content.hash(seed=0).alias("row"), pl.col("seen_at").cast(pl.String))
     digest = pl.col("row").sort().cast(pl.String).str.join("-").hash(seed=0).cast(pl.String)
-    return hashed.group_by("record_id").agg(digest.alias("digest"))
+    return hashed.group_by("record_id").agg(digest.alias("digest"), pl.col("seen_at").max())
 
 
-def unseen_records(records: pl.DataFrame, evidence: pl.DataFrame) -> pl.Series | None:
-    """Ids of the records the build behind `evidence` did not see; None when one it saw changed or is gone."""
-    seen = evidence.filter(pl.col("edge") == "record").select("record_id", pl.col("target_value").alias("seen"))
+@dataclass(frozen=True)
+class Changes:
+    """How the records differ from those a build resolved: new ones, and unnamed ones seen again since."""
+
+    new: pl.Series
+    seen_again: pl.Series
+
+
+def record_changes(records: pl.DataFrame, evidence: pl.DataFrame) -> Changes | None:
+    """What changed since the build behind `evidence`; None when a record it held changed or is gone.
+
+    Only a later time on an unnamed record (a device's new visit) is no change to the graph: its
+    customer's golden row is refreshed. A named record's versions order its match columns.
+    """
+    held = evidence.filter(pl.col("edge") == "record").select(
+        "record_id", pl.col("target_value").alias("held"), pl.col("evidence").alias("held_at")
+    )
     now = record_digests(records)
-    compared = seen.join(now, on="record_id", how="left")
-    if compared["digest"].is_null().any() or (compared["digest"] != compared["seen"]).any():
+    compared = held.join(now, on="record_id", how="left")
+    if compared["digest"].is_null().any() or (compared["digest"] != compared["held"]).any():
         return None
-    return now.join(seen, on="record_id", how="anti")["record_id"].sort()
+    later = compared.filter(pl.col("seen_at").ne_missing(pl.col("held_at")))["record_id"]
+    named = records.filter(pl.col("first_name").is_not_null() | pl.col("last_name").is_not_null())["record_id"]
+    if later.is_in(named.implode()).any():
+        return None
+    return Changes(now.join(held, on="record_id", how="anti")["record_id"].sort(), later.sort())
 
 
 def evidence_frame(resolution: Resolution, records: pl.DataFrame) -> pl.DataFrame:
     """Every edge of `resolution` (see `EDGE_COLUMNS`), each with the customer of its record.
 
-    A record edge carries the record's digest and, as its probability, its membership confidence;
+    A record edge carries the record's digest, its latest time (as evidence) and, as its
+    probability, its membership confidence;
     an identifier set aside or of a household has a row of its own (no record), with the reason.
     """
     linkage = resolution.linkage
@@ -62,6 +85,7 @@ def evidence_frame(resolution: Resolution, records: pl.DataFrame) -> pl.DataFram
             pl.lit("digest").alias("target_kind"),
             pl.col("digest").alias("target_value"),
             pl.col("confidence").alias("probability"),
+            pl.col("seen_at").alias("evidence"),
         ),
         linkage.identifier_links.select(
             "record_id", pl.lit("identifier").alias("edge"), pl.col("kind").alias("target_kind"), "value"

@@ -17,8 +17,8 @@ from typing import Final, Literal, get_args
 
 import polars as pl
 
-from identity.normalize import is_relay_email, normalize_phone
-from identity.records import ATTRIBUTES, SOURCE_RANK, map_distinct
+from identity.normalize import is_relay_email
+from identity.records import ATTRIBUTES, SOURCE_RANK, map_distinct, record_phones
 
 Strategy = Literal["source_priority", "most_recent", "most_frequent"]
 STRATEGIES: Final = get_args(Strategy)
@@ -92,7 +92,7 @@ def golden_attributes(
     shown = values.with_columns(
         *[map_distinct(values[name], display_name) for name in ("first_name", "last_name")],
         pl.col("email").str.to_lowercase(),
-        map_distinct(values["phone"], lambda p: normalize_phone(p, default_region) or p),
+        pl.coalesce(record_phones(values, default_region=default_region), "phone").alias("phone"),
         pl.col("dob").str.to_date(strict=False),
     )
     return shown.join(lineage, on="customer_id", how="left", maintain_order="left")

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 ORDER_COLUMNS = ("order_id", "source", "platform", "status", "currency", "total_amount", "store_id", "order_ts")
 # The conformed tables a gold build reads; when none changed, the build would come out the same.
-GOLD_INPUTS = (tables.USERS, tables.ORDERS, tables.ORDER_ITEMS, tables.EVENTS)
+GOLD_INPUTS = (tables.USERS, tables.ORDERS, tables.ORDER_ITEMS, tables.EVENTS, tables.STORES)  # stores: till country
 GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.CUSTOMER_METRICS)
 
 

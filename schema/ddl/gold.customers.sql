@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS gold.customers (
   record_count INT,
   first_seen TIMESTAMP,
   last_seen TIMESTAMP,
-  build_id STRING NOT NULL
+  build_id STRING NOT NULL COMMENT 'the build that last wrote the row'
 )
 USING iceberg
 TBLPROPERTIES (

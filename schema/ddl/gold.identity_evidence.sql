@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS gold.identity_evidence (
   record_id STRING COMMENT 'source table and key, e.g. users:42; null for an identifier\'s own rows',
   target_kind STRING COMMENT 'identifier kind, or record for record-to-record edges',
   target_value STRING COMMENT 'normalised identifier value, or the other record; a record edge\'s content digest',
-  probability DOUBLE COMMENT 'match probability of a match edge',
+  probability DOUBLE COMMENT 'a match edge\'s probability; a record edge\'s membership confidence',
   evidence STRING COMMENT 'a match\'s comparison levels; a cut\'s constraint and removed link (JSON); why an identifier is out',
   build_id STRING NOT NULL
 )
@@ -21,6 +21,7 @@ USING iceberg
 TBLPROPERTIES (
   'format-version' = '2',
   'write.metadata.delete-after-commit.enabled' = 'true',
+  'write.metadata.metrics.column.evidence' = 'counts',
   'write.metadata.metrics.column.target_value' = 'counts',
   'write.metadata.previous-versions-max' = '20',
   'write.parquet.compression-codec' = 'zstd',

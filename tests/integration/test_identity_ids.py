@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import polars as pl
 import pytest
 from sqlmodel import Session
@@ -90,8 +92,9 @@ def test_a_changed_identity_setting_rebuilds_the_gold_layer_with_it(settings: Se
         assert build_gold(recent, lake, now=BUILD_TIME) == (None, None), "nothing changed since"
 
 
-def test_new_orders_of_known_customers_attach_without_a_recompute(settings: Settings) -> None:
-    """The next build attaches orders it has not seen, and writes what a full recompute writes."""
+def test_new_orders_and_visits_of_known_customers_attach_without_a_recompute(settings: Settings) -> None:
+    """The next build attaches orders it has not seen and a signed-in device's new visit, and writes
+    what a full recompute writes (the visit moves its customer's last_seen)."""
     from identity.job import load_records
     from identity.resolve import renamed, resolve
     from identity.stable import carry_over
@@ -103,6 +106,17 @@ def test_new_orders_of_known_customers_attach_without_a_recompute(settings: Sett
         again = orders.filter((pl.col("source") == "web") & pl.col("email").is_not_null() & ~pl.col("is_deleted"))
         again = again.head(5).with_columns(pl.concat_str(pl.col("order_id"), pl.lit("-again")).alias("order_id"))
         write.append(lake.table(tables.ORDERS), again.to_arrow())
+        events = read_polars(lake.table(tables.EVENTS))
+        signed_in = events.filter(pl.col("user_id").is_not_null() & pl.col("device_id").is_not_null())
+        visit = (
+            signed_in.sort("event_ts")
+            .tail(1)
+            .with_columns(
+                pl.concat_str("event_id", pl.lit("-again")).alias("event_id"),
+                pl.lit(datetime(2026, 11, 15, tzinfo=UTC)).alias("event_ts"),  # after everything in the sample
+            )
+        )
+        write.append(lake.table(tables.EVENTS), visit.to_arrow())
         identity, _ = build_gold(settings, lake, now=BUILD_TIME)
         assert identity is not None and identity.mode == "incremental"
         customers = read_polars(lake.table(tables.CUSTOMERS))
@@ -124,6 +138,11 @@ def test_new_orders_of_known_customers_attach_without_a_recompute(settings: Sett
     final, changes = carry_over(attached, full.membership.select("record_id", "customer_id"))
     full = renamed(full, final)
     assert changes.is_empty(), "the same customers, under the same ids"
+    device_record = f"devices:{visit['device_id'].item()}|{visit['user_id'].item()}"
+    visitor = links.filter(pl.col("link_type") == "record").filter(
+        pl.concat_str("kind", pl.lit(":"), "value") == device_record
+    )["customer_id"]
+    assert customers.filter(pl.col("customer_id") == visitor.item())["last_seen"].item() == visit["event_ts"].item()
     new_keys = again["order_id"].to_list()
     assert links.filter(pl.col("value").is_in(new_keys)).height == len(new_keys), "every new order joined a customer"
     for mine, theirs in ((customers, full.customers), (links, full.links)):

@@ -180,6 +180,10 @@ def same_as_full(
     everyone = pl.concat([old, new])
     full = resolve(everyone, identifiers(everyone, default_region="US"), max_people=3, default_region="US",
                    build_id="f", cannot_links=cannot_links)  # fmt: skip
+    # A customer the attach made has the id a full build derives for it; the others keep theirs.
+    made = attached.membership.join(previous.customers.select("customer_id"), on="customer_id", how="anti")
+    if not made.join(full.membership, on=["record_id", "customer_id"], how="anti").is_empty():
+        return attached, False
     final, _ = carry_over(after.membership.select("record_id", "customer_id"),
                           full.membership.select("record_id", "customer_id"))  # fmt: skip
     full = renamed(full, final)
@@ -204,6 +208,10 @@ def test_an_order_of_a_customer_a_cut_made_attaches_as_a_full_recompute_places_i
     new = contract_records(pl.DataFrame({"record_id": ["orders:new:1"], "source": ["web"], "email": [email]}))
     attached, same = same_as_full(old, new, split)
     assert isinstance(attached, Attachment) and same
+    # A new device would change the values a device limit counts in the component the cut parted.
+    with_device = new.with_columns(pl.lit("dev-brand-new").alias("device_id"))
+    declined, _ = same_as_full(old, with_device, split)
+    assert declined == Declined("1 groups join a piece a constraint cut and would change what limits count")
 
 
 def test_a_known_devices_visits_stay_anonymous_until_an_order_names_someone() -> None:
@@ -220,3 +228,22 @@ def test_a_known_devices_visits_stay_anonymous_until_an_order_names_someone() ->
     assert isinstance(signed, Attachment) and same
     assert sorted(signed.membership["record_id"]) == ["devices:1", "orders:1"]
     assert signed.membership["customer_id"].n_unique() == 1
+
+
+def test_two_groups_reaching_one_record_of_no_customer_need_a_recompute() -> None:
+    """A visit seen on two devices; an order from each (apart otherwise) makes one customer of all three."""
+    old, _ = sample()
+    visit = contract_records(pl.DataFrame({"record_id": ["devices:1"], "source": ["devices"], "device_id": ["dev-a"]}))
+    old = pl.concat([old, visit])
+    found = pl.concat([
+        identifiers(old, default_region="US"),
+        pl.DataFrame({"record_id": ["devices:1"], "kind": ["device_id"], "value": ["dev-b"]}),
+    ])  # fmt: skip
+    previous = resolve(old, found, max_people=3, default_region="US", build_id="b")
+    orders = contract_records(pl.DataFrame({
+        "record_id": ["orders:1", "orders:2"], "source": ["web", "web"],
+        "email": ["one@example.com", "two@example.com"], "device_id": ["dev-a", "dev-b"],
+    }))  # fmt: skip
+    fresh = identifiers(orders, default_region="US")
+    declined = attach(previous, old, found, orders, fresh, max_people=3, default_region="US", build_id="b2")
+    assert declined == Declined("1 groups reach records of no customer another group reaches")

@@ -8,7 +8,7 @@ from identity.contract import contract_records
 from identity.overrides import CannotLink
 from identity.records import identifiers
 from identity.resolve import resolve
-from identity.state import evidence_frame, record_digests, restore
+from identity.state import evidence_frame, record_changes, record_digests, restore
 from tests.unit.identity.test_incremental import sample
 
 
@@ -44,6 +44,30 @@ def test_restored_resolution_equals_the_one_written() -> None:
 
 def nx_edges(resolution) -> set[frozenset[tuple[str, ...]]]:  # type: ignore[no-untyped-def]
     return {frozenset(edge) for edge in resolution.graph.edges}
+
+
+def test_changes_tell_new_records_later_visits_and_edits_apart() -> None:
+    old, new = sample()
+    written = resolve(old, identifiers(old, default_region="US"), max_people=3, default_region="US", build_id="b")
+    evidence = evidence_frame(written, old)
+    unchanged = record_changes(old, evidence)
+    assert unchanged is not None and unchanged.new.is_empty() and unchanged.seen_again.is_empty()
+    grown = record_changes(pl.concat([old, new]), evidence)
+    assert grown is not None and sorted(grown.new.to_list()) == sorted(new["record_id"].to_list())
+    order = old.filter(pl.col("source") == "web")["record_id"][0]
+    later = old.with_columns(
+        pl.when(pl.col("record_id") == order).then(pl.col("seen_at").dt.offset_by("1d")).otherwise("seen_at")
+    )
+    visited = record_changes(later, evidence)
+    assert visited is not None and visited.seen_again.to_list() == [order] and visited.new.is_empty()
+    account = old.filter(pl.col("source") == "users")["record_id"][0]
+    renamed_later = later.with_columns(
+        pl.when(pl.col("record_id") == account).then(pl.col("seen_at").dt.offset_by("1d")).otherwise("seen_at")
+    )
+    assert record_changes(renamed_later, evidence) is None, "a named record's versions order its match columns"
+    edited = old.with_columns(pl.when(pl.col("record_id") == order).then(pl.lit("x@example.com")).otherwise("email"))
+    assert record_changes(edited, evidence) is None
+    assert record_changes(old.filter(pl.col("record_id") != order), evidence) is None, "a record gone"
 
 
 def test_digest_tells_a_changed_record_and_ignores_row_order() -> None:

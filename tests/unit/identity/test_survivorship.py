@@ -50,3 +50,13 @@ def test_the_lineage_names_the_record_and_the_rule_that_chose_it() -> None:
 def test_an_unknown_strategy_is_refused() -> None:
     with pytest.raises(ValueError, match="loudest"):
         golden_attributes(members(), default_region="US", strategies={"first_name": "loudest"})
+
+
+def test_the_golden_phone_is_read_in_the_customers_country() -> None:
+    frame = records([
+        {"record_id": "users:1", "source": "users", "record_key": "1", "phone": "07400 123456", "country": "GB"},
+        {"record_id": "users:2", "source": "users", "record_key": "2", "phone": "(415) 555-0134"},
+    ])  # fmt: skip
+    frame = frame.with_columns(pl.col("record_id").str.replace("users:", "C-").alias("customer_id"))
+    golden = golden_attributes(frame, default_region="US").sort("customer_id")
+    assert golden["phone"].to_list() == ["+447400123456", "+14155550134"]
