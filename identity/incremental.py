@@ -24,6 +24,7 @@ import polars as pl
 from identity.constraints import PER_CUSTOMER_LIMITS, carried_together
 from identity.graph import (
     CUSTOMER_KINDS,
+    IdentifierNode,
     Node,
     identifier_node,
     labelled_node,
@@ -57,6 +58,7 @@ class Attachment:
     membership: pl.DataFrame  # record_id, customer_id, confidence of the new records
     customers: pl.DataFrame
     identifier_links: pl.DataFrame  # record_id, kind, value: the new records' links, as a full build makes them
+    untrusted: dict[IdentifierNode, str]  # the identifiers set aside, with their reasons now
 
 
 def attach(
@@ -85,12 +87,15 @@ def attach(
         return Declined("a new record carries a name")
     if new_records["record_id"].is_in(records["record_id"].implode()).any():
         return Declined("a record was seen before")
-    # 2. the identifiers set aside must stay the same.
+    # 2. the identifiers set aside must stay the same (how many people share one may grow).
     everyone = pl.concat([records, new_records], how="diagonal_relaxed")
-    if _set_aside_changes(previous, everyone, pl.concat([identifiers, new_identifiers]), new_identifiers, max_people):
+    recounted = _set_aside_recounted(
+        previous, everyone, pl.concat([identifiers, new_identifiers]), new_identifiers, max_people
+    )
+    if recounted is None:
         return Declined("the identifiers set aside change")
     # 3. group the new records by what they share, and find the customer each group touches.
-    untrusted = previous.untrusted
+    untrusted = {**previous.untrusted, **recounted}
     sessions = shared_device_sessions(new_records, untrusted.keys())
     skip = set(untrusted) | set(previous.household)
     edges = trusted_links(new_identifiers.filter(~pl.col("record_id").is_in(sessions)), skip)
@@ -106,7 +111,7 @@ def attach(
     members = pl.concat([previous.membership, membership]).filter(pl.col("customer_id").is_in(touched.implode()))
     rows = everyone.join(members.drop("confidence"), on="record_id", how="inner")
     golden = golden_customers(rows, default_region=default_region, build_id=build_id, strategies=survivorship)
-    return Attachment(membership, golden, edges)
+    return Attachment(membership, golden, edges, untrusted)
 
 
 def _cut_pieces(previous: Resolution) -> set[str]:
@@ -282,14 +287,15 @@ def _cut_ends(cuts: pl.DataFrame) -> list[str]:
     return pl.concat([cuts["removed_from"], cuts["removed_to"], "record:" + records]).unique().to_list()
 
 
-def _set_aside_changes(
+def _set_aside_recounted(
     previous: Resolution,
     everyone: pl.DataFrame,
     identifiers: pl.DataFrame,
     new_identifiers: pl.DataFrame,
     max_people: int,
-) -> bool:
-    """Whether the new records change which identifiers are set aside.
+) -> dict[IdentifierNode, str] | None:
+    """The new reasons of identifiers set aside before and after (a kiosk shared by one more person);
+    None when the new records change which identifiers are set aside.
 
     Whether an identifier is set aside depends only on the records carrying it, so only the
     identifiers the new records carry are looked at, over the records that carry them.
@@ -300,7 +306,10 @@ def _set_aside_changes(
     now = untrusted_identifiers(nearby, identifiers.join(holders, on="record_id"), max_people=max_people)
     keys = {("identifier", kind, value) for kind, value in carried.iter_rows()}
     before = {node: reason for node, reason in previous.untrusted.items() if node in keys}
-    return {node: reason for node, reason in now.items() if node in keys} != before
+    after = {node: reason for node, reason in now.items() if node in keys}
+    if after.keys() != before.keys():
+        return None
+    return {node: reason for node, reason in after.items() if reason != before[node]}
 
 
 _NO_CUSTOMER = "join devices of no customer together or add to what limits count"
@@ -372,13 +381,14 @@ def merged(
     new_links = attachment.identifier_links.select("record_id", "kind", "value")
     all_links = pl.concat([previous.linkage.identifier_links.join(joining, on="record_id"), new_links])
     kept = all_links.join(attachment.membership, on="record_id").select("customer_id", "kind", "value")
-    sessions = shared_device_sessions(rows, previous.untrusted.keys())
+    untrusted = attachment.untrusted
+    sessions = shared_device_sessions(rows, untrusted.keys())
     carried = pl.concat([identifiers, new_identifiers]).join(joining, on="record_id")
     carried = carried.filter(~pl.col("record_id").is_in(sessions))
-    shared = shared_links(carried, attachment.membership, previous.untrusted)
+    shared = shared_links(carried, attachment.membership, untrusted)
     gained = customer_links(members, kept.unique(), shared, build_id=build_id)
     added = gained.join(previous.links, on=list(_LINK_KEY), how="anti").select(previous.links.columns)
-    links = pl.concat([previous.links, added], how="vertical_relaxed")
+    links = _recounted(pl.concat([previous.links, added], how="vertical_relaxed"), untrusted)
     linkage = Links(
         pl.concat([previous.linkage.record_ids, new_records["record_id"]]),
         pl.concat([previous.linkage.identifier_links, new_links]),
@@ -388,12 +398,23 @@ def merged(
     return Resolution(
         customers.sort("customer_id"),
         links.sort("customer_id", *_LINK_KEY),
-        previous.untrusted,
+        untrusted,
         pl.concat([previous.membership, attachment.membership]),
         previous.cuts,
         linkage,
         previous.household,
     )
+
+
+def _recounted(links: pl.DataFrame, untrusted: dict[IdentifierNode, str]) -> pl.DataFrame:
+    """The links with each shared identifier's rule saying how many people share it now."""
+    shared = [(kind, value, reason) for (_, kind, value), reason in untrusted.items() if reason != "junk_value"]
+    now = pl.DataFrame(shared, schema={"kind": pl.String, "value": pl.String, "now": pl.String}, orient="row")
+    joined = links.join(now, on=["kind", "value"], how="left")
+    is_shared = (
+        (pl.col("link_type") == "identifier") & pl.col("now").is_not_null() & ~pl.col("rule").str.starts_with("exact:")
+    )
+    return joined.with_columns(pl.when(is_shared).then("now").otherwise("rule").alias("rule")).drop("now")
 
 
 _LINK_KEY = ("customer_id", "link_type", "kind", "value")

@@ -247,3 +247,22 @@ def test_two_groups_reaching_one_record_of_no_customer_need_a_recompute() -> Non
     fresh = identifiers(orders, default_region="US")
     declined = attach(previous, old, found, orders, fresh, max_people=3, default_region="US", build_id="b2")
     assert declined == Declined("1 groups reach records of no customer another group reaches")
+
+
+def test_one_more_person_on_a_shared_device_recounts_it_everywhere() -> None:
+    """A device two accounts share gets a third: still set aside, and every link says three people."""
+    old, _ = sample()
+    accounts = old.filter(pl.col("source") == "users")["user_id"].sort().head(3).to_list()
+    sessions = pl.DataFrame({
+        "record_id": [f"devices:shared|{user}" for user in accounts[:2]] + ["orders:old:1"],
+        "source": ["devices", "devices", "web"], "user_id": accounts[:2] + accounts[:1],
+        "device_id": ["dev-shared"] * 3,
+    })  # fmt: skip
+    old = pl.concat([old, contract_records(sessions)])
+    order = pl.DataFrame({"record_id": ["orders:new:1"], "source": ["web"], "user_id": [accounts[2]],
+                          "device_id": ["dev-shared"]})  # fmt: skip
+    attached, same = same_as_full(old, contract_records(order), [])
+    assert isinstance(attached, Attachment) and same
+    assert attached.untrusted[("identifier", "device_id", "dev-shared")] == "shared_by_3_people"
+    previous = run(old)
+    assert previous.links.filter(pl.col("value") == "dev-shared")["rule"].to_list() == ["shared_by_2_people"]
