@@ -123,9 +123,12 @@ def untrusted_identifiers(
       allows (a till's default phone; for devices, more than one account: a shared computer).
     """
     reasons: dict[IdentifierNode, str] = {}
-    for kind, value in _junk(identifiers.select("kind", "value").unique()).iter_rows():
+    junk = _junk(identifiers.select("kind", "value").unique())
+    for kind, value in junk.iter_rows():
         reasons[identifier_node(kind, value)] = "junk_value"
-    for kind, value, people in _named_people(records, identifiers).filter(pl.col("named_people") > 1).iter_rows():
+    # Junk is junk however many people typed it: counting the names on test@test.com is quadratic.
+    carried = identifiers.join(junk, on=["kind", "value"], how="anti")
+    for kind, value, people in _named_people(records, carried).filter(pl.col("named_people") > 1).iter_rows():
         reasons.setdefault(identifier_node(kind, value), f"household_{people}_people")
     limits = pl.col("kind").replace_strict(MAX_PEOPLE_BY_KIND, default=max_people, return_dtype=pl.Int64)
     for kind, value, people in _id_people(identifiers).filter(pl.col("id_people") > limits).iter_rows():
