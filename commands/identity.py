@@ -37,6 +37,7 @@ def identity_resolve(
 ) -> None:
     """Resolve the records of a file into customers and write one line per record."""
     from identity.contract import assignments, read_input
+    from identity.job import engine_options
     from identity.records import identifiers
     from identity.resolve import resolve
 
@@ -53,11 +54,9 @@ def identity_resolve(
         resolution = resolve(
             records,
             found,
-            max_people=options.junk_max_people,
-            default_region=options.default_region,
             build_id="file",
             match_threshold=threshold if threshold is not None else options.match_threshold,
-            limits=options.per_customer_limits,
+            **engine_options(options),
         )
     result = assignments(records, resolution.membership)
     output_path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,10 +7,11 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 import polars as pl
 import pyarrow as pa
@@ -117,14 +118,11 @@ def run_identity(
         resolution = resolve(
             records,
             found,
-            max_people=options.junk_max_people,
-            default_region=options.default_region,
             build_id=build_id,
             match_threshold=options.match_threshold,
-            limits=options.per_customer_limits,
-            survivorship=options.survivorship,
             must_links=must_links,
             cannot_links=cannot_links,
+            **engine_options(options),
         )
         final, changes = carry_over(previous_membership(lake), resolution.membership.select("record_id", "customer_id"))
         resolution = renamed(resolution, final)
@@ -151,6 +149,24 @@ def run_identity(
     )
     logger.info("identity build %s: %s", build_id, report)
     return report, resolution
+
+
+class EngineOptions(TypedDict):
+    """The settings a full resolve and an attach both take."""
+
+    max_people: int
+    default_region: str
+    limits: Mapping[str, int]
+    survivorship: Mapping[str, str]
+
+
+def engine_options(options: IdentitySettings) -> EngineOptions:
+    return EngineOptions(
+        max_people=options.junk_max_people,
+        default_region=options.default_region,
+        limits=options.per_customer_limits,
+        survivorship=options.survivorship,
+    )
 
 
 def identity_config(
@@ -209,12 +225,9 @@ def _attached(
         old_found,
         new_records,
         new_found,
-        max_people=options.junk_max_people,
-        default_region=options.default_region,
         build_id=build_id,
-        limits=options.per_customer_limits,
-        survivorship=options.survivorship,
         seen_again=changes.seen_again.to_list(),
+        **engine_options(options),
     )
     if isinstance(attachment, Declined):
         logger.info(
