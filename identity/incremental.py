@@ -237,12 +237,13 @@ class _Known:
         members = [node[1] for node in group if node[0] == "record"]
         anonymous = [key for key in known if self.owners[key] is None]
         keeps_cuts = _keeps_cuts(group, self.carried, self.carriers, limits)
+        makes_customer = customer is not None or any(kind in CUSTOMER_KINDS for kind, _ in identifiers)
         if anonymous:
             component, records_of, cut = self._components()
             joined = {component[key] for key in anonymous}
             if joined & cut or (customer in self.pieces):
                 return Declined(_CUT_CUSTOMER)
-            if customer is None and not any(kind in CUSTOMER_KINDS for kind, _ in identifiers):
+            if not makes_customer:
                 # Visits of known devices: still no customer, unless they join or grow what limits count.
                 return ("", []) if len(joined) == 1 and keeps_cuts else Declined(_NO_CUSTOMER)
             if joined & self.absorbed:
@@ -253,9 +254,9 @@ class _Known:
             members += absorbed
         elif customer in self.pieces and not keeps_cuts:
             return Declined(_CUT_CUSTOMER)
+        if not makes_customer:
+            return "", []  # devices alone: an anonymous visitor, as in a full build
         if customer is None:
-            if not any(kind in CUSTOMER_KINDS for kind, _ in identifiers):
-                return "", []  # devices alone: an anonymous visitor, as in a full build
             customer = customer_id_for(anchor_record(members, sources))
         return customer, members
 

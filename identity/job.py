@@ -3,6 +3,7 @@ and the id change log out."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -33,7 +34,6 @@ from schema import lake as tables
 from schema.lake import PROP_BUILD_ID, PROP_IDENTITY_CONFIG, PROP_INPUTS
 
 logger = logging.getLogger(__name__)
-_ENGINE = hashlib.sha256(b"".join(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))).hexdigest()
 
 
 @dataclass
@@ -177,12 +177,19 @@ def identity_config(
     The engine is this package's code: a new release resolves everything again on its first build.
     """
     decided = {
-        "engine": _ENGINE,
+        "engine": _engine_digest(),
         "settings": options.model_dump(mode="json"),
         "must_links": sorted(map(list, must_links)),
         "cannot_links": sorted([c.left, c.right, c.reason] for c in cannot_links),
     }
     return hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _engine_digest() -> str:
+    """A digest of this package's code, read on the first build rather than at import."""
+    sources = sorted(Path(__file__).parent.glob("*.py"))
+    return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
 
 
 def _attached(

@@ -18,7 +18,6 @@ from identity.graph import identifier_node
 from identity.links import Links
 from identity.resolve import Resolution
 
-EDGE_COLUMNS = ("customer_id", "edge", "record_id", "target_kind", "target_value", "probability", "evidence")
 _SCHEMA = {
     "customer_id": pl.String,
     "edge": pl.String,
@@ -28,6 +27,7 @@ _SCHEMA = {
     "probability": pl.Float64,
     "evidence": pl.String,
 }
+EDGE_COLUMNS = tuple(_SCHEMA)
 
 
 def record_digests(records: pl.DataFrame) -> pl.DataFrame:
@@ -72,8 +72,8 @@ def evidence_frame(resolution: Resolution, records: pl.DataFrame) -> pl.DataFram
     """Every edge of `resolution` (see `EDGE_COLUMNS`), each with the customer of its record.
 
     A record edge carries the record's digest, its latest time (as evidence) and, as its
-    probability, its membership confidence;
-    an identifier set aside or of a household has a row of its own (no record), with the reason.
+    probability, its membership confidence; an identifier set aside or of a household has a row
+    of its own (no record), with the reason.
     """
     linkage = resolution.linkage
     owners = resolution.membership.select("record_id", "customer_id")
