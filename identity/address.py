@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from identity.normalize import memoised
+
 _ABBREVIATIONS = {
     "street": "st", "str": "st", "avenue": "ave", "av": "ave", "road": "rd", "boulevard": "blvd", "drive": "dr",
     "lane": "ln", "court": "ct", "place": "pl", "terrace": "ter", "parkway": "pkwy", "highway": "hwy",
@@ -19,6 +21,7 @@ _ABBREVIATIONS = {
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
+@memoised
 def normalize_street(value: str | None) -> str | None:
     """'7431 Spring Street, Apt. 2' -> '7431 spring st apt 2'; None when empty."""
     if not value:

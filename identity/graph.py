@@ -18,7 +18,7 @@ import polars as pl
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from identity.normalize import JUNK_RULE_KINDS, JUNK_VALUES, canonical_first_name, is_junk, normalize_name
+from identity.normalize import JUNK_LOYALTY_ID, JUNK_VALUES, canonical_first_name, is_junk, normalize_name
 from identity.records import DEVICE_SOURCE, map_distinct
 
 RecordNode = tuple[str, str]  # ("record", record_id)
@@ -137,14 +137,27 @@ def untrusted_identifiers(
 
 
 def _junk(values: pl.DataFrame) -> pl.DataFrame:
-    """The (kind, value) rows that are junk: a listed value, or one a kind's junk rule catches."""
-    ruled = pl.col("kind").is_in(JUNK_RULE_KINDS)
-    listed = pl.concat_str("kind", pl.lit("\x00"), "value").is_in(
+    """The (kind, value) rows that are junk: `is_junk` of each, its list and rules run over whole columns."""
+    kind, value = pl.col("kind"), pl.col("value")
+    listed = pl.concat_str(kind, pl.lit("\x00"), value).is_in(
         [f"{kind}\x00{value}" for kind, found in JUNK_VALUES.items() for value in found]
     )
-    candidates = values.filter(ruled | listed | (pl.col("value") == ""))
-    keep = [is_junk(kind, value) for kind, value in candidates.iter_rows()]
-    return candidates.filter(pl.Series(keep, dtype=pl.Boolean))
+    emails = list(JUNK_VALUES.get("email", ()))
+    has_at = value.str.contains("@", literal=True)
+    local = pl.when(has_at).then(value.str.extract(r"^(.*)@")).otherwise(pl.lit(""))
+    domain = pl.when(has_at).then(value.str.extract(r"@([^@]*)$")).otherwise(value)
+    wildcard = pl.concat_str(local, pl.lit("@*")).is_in(emails) | pl.concat_str(pl.lit("*@"), domain).is_in(emails)
+    ruled = (
+        ((kind == "email") & wildcard)
+        | ((kind == "loyalty_id") & value.str.contains(JUNK_LOYALTY_ID.pattern))
+        | (value == "")
+    )
+    found = values.filter(listed | ruled)
+    phones = values.filter(kind == "phone").join(found, on=["kind", "value"], how="anti")
+    junk_phones = phones.filter(
+        pl.Series([is_junk("phone", phone) for phone in phones["value"].to_list()], dtype=pl.Boolean)
+    )
+    return pl.concat([found.select("kind", "value"), junk_phones.select("kind", "value")])
 
 
 def shared_device_sessions(records: pl.DataFrame, untrusted: Set[IdentifierNode]) -> list[str]:

@@ -13,8 +13,8 @@ import math
 import numbers
 import re
 import unicodedata
-from collections.abc import Mapping, Set
-from typing import Final, Literal, get_args
+from collections.abc import Callable, Mapping, Set
+from typing import Final, Literal, ParamSpec, TypeVar, cast, get_args
 
 import phonenumbers
 
@@ -76,6 +76,11 @@ _NANP: Final = re.compile(r"(?:\+?1)?([2-9]\d{9})")
 _SPACE: Final = re.compile(r"\s")  # what str.isspace() calls space
 _NANP_KEY: Final = re.compile(r"\+1([2-9]\d{9})")
 _NANP_REGIONS: Final = frozenset({"US", "CA"})
+_DOMAIN: Final = re.compile(r"(?:[^\W_]|-)+(?:\.(?:[^\W_]|-)+)+")  # [^\W_] is exactly str.isalnum
+_RELAY_SUFFIXES: Final = tuple(f".{relay}" for relay in RELAY_DOMAINS)
+P = ParamSpec("P")
+R = TypeVar("R")
+_CACHES: list[functools._lru_cache_wrapper[object]] = []
 
 
 def _text(value: str | None) -> str | None:
@@ -86,6 +91,18 @@ def _text(value: str | None) -> str | None:
     return text or None
 
 
+def memoised(function: Callable[P, R]) -> Callable[P, R]:
+    """`function` with a cache that `clear_caches` empties: resolution meets each value many times.
+
+    Identifiers, the matcher and survivorship each normalise the same columns; with this, only the
+    first pass pays for parsing.
+    """
+    cached = functools.lru_cache(maxsize=1 << 18)(function)
+    _CACHES.append(cached)
+    return cast(Callable[P, R], cached)
+
+
+@memoised
 def normalize_email(value: str | None) -> str | None:
     """Canonical mailbox address, so every spelling of one inbox compares equal.
 
@@ -101,9 +118,8 @@ def normalize_email(value: str | None) -> str | None:
     return None if text is None else _canonical_email(text)
 
 
-@functools.lru_cache(maxsize=1 << 18)
 def _canonical_email(text: str) -> str | None:
-    """`normalize_email` of a stripped value; cached, as resolution meets each address many times."""
+    """`normalize_email` of a stripped value."""
     text = unicodedata.normalize("NFKC", text.lower())
     if text.count("@") != 1 or not text.isprintable() or _SPACE.search(text):
         return None
@@ -119,17 +135,16 @@ def _canonical_email(text: str) -> str | None:
 
 def _is_domain(domain: str) -> bool:
     """At least two non-empty labels of letters, digits and hyphens."""
-    labels = domain.split(".")
-    valid = (label and all(ch.isalnum() or ch == "-" for ch in label) for label in labels)
-    return len(labels) >= 2 and all(valid)
+    return _DOMAIN.fullmatch(domain) is not None
 
 
 def is_relay_email(email: str) -> bool:
     """Whether the address is a marketplace relay, which identifies an order rather than a person."""
     domain = email.strip().lower().rpartition("@")[2]
-    return any(domain == relay or domain.endswith(f".{relay}") for relay in RELAY_DOMAINS)
+    return f".{domain}".endswith(_RELAY_SUFFIXES)
 
 
+@memoised
 def normalize_phone(value: str | None, default_region: str = "US") -> str | None:
     """E.164 form of a phone number, so national and international spellings compare equal.
 
@@ -171,7 +186,7 @@ def _layout_free(text: str, region: str) -> str:
     return compact
 
 
-@functools.lru_cache(maxsize=1 << 18)
+@memoised
 def _e164(text: str, region: str) -> str | None:
     """Parsing is the slow part of resolution (~80 us a number): each typed form is parsed once."""
     if nanp := _NANP_KEY.fullmatch(text):
@@ -302,6 +317,7 @@ def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+@memoised
 def normalize_name(value: str | None) -> str | None:
     """Name folded for comparison: "José O'Brien-Núñez" -> "jose obriennunez".
 
@@ -337,6 +353,7 @@ def _between_letters(text: str, i: int) -> bool:
     return 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
 
 
+@memoised
 def canonical_first_name(value: str | None) -> str | None:
     """Normalised first name with nicknames mapped to one form (Bill, Billy, Will -> william).
 
@@ -348,6 +365,7 @@ def canonical_first_name(value: str | None) -> str | None:
     return " ".join(NICKNAMES.get(word, word) for word in name.split())
 
 
+@memoised
 def normalize_postcode(value: str | None, country: str | None = None) -> str | None:
     """Postcode in the form the postal service prints, so typed variants compare equal.
 
@@ -375,8 +393,8 @@ def normalize_postcode(value: str | None, country: str | None = None) -> str | N
     return text
 
 
-JUNK_RULE_KINDS: Final = ("email", "phone", "loyalty_id")
-"""Kinds with a junk rule beyond their list (wildcard e-mails, digit runs, zero cards)."""
+JUNK_LOYALTY_ID: Final = re.compile(r"^(?:[A-Z]+-?)?0[0-]*$")
+"""A loyalty id of nothing but zeros after its letter prefix (LOY-000000); ASCII, so polars reads it alike."""
 
 
 def is_junk(
@@ -410,7 +428,7 @@ def is_junk(
     return False
 
 
-@functools.lru_cache(maxsize=1 << 18)
+@memoised
 def _is_junk_phone(e164: str) -> bool:
     """One repeated digit (8888888888) or a digit run (1234567890, 9876543210, +1 2345678901)."""
     digits = e164.lstrip("+")
@@ -436,10 +454,10 @@ def _is_digit_run(digits: str) -> bool:
 
 def _is_junk_loyalty_id(loyalty_id: str) -> bool:
     """Nothing but zeros after the letter prefix: LOY-000000."""
-    return re.fullmatch(r"(?:[A-Z]+-?)?0[0-]*", loyalty_id) is not None
+    return JUNK_LOYALTY_ID.fullmatch(loyalty_id) is not None
 
 
 def clear_caches() -> None:
     """Forget every value normalised so far (a benchmark times cold runs; a long-lived process may trim memory)."""
-    for cached in (_e164, _canonical_email, _is_junk_phone):
+    for cached in _CACHES:
         cached.cache_clear()

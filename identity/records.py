@@ -35,6 +35,10 @@ MATCH_ONLY = ("national_id",)
 RECORD_COLUMNS = ("record_id", "source", "record_key", "seen_at", *ATTRIBUTES)
 # Joins a typed phone to its region in one value, so each (number, region) pair is parsed once.
 _REGION_SEPARATOR = "\x1f"
+# What `normalize_phone` treats as layout (ASCII only: polars' regexes read \s and \d as Unicode).
+_PHONE_SEPARATORS = r"[ ().\-]"
+_PLAIN_PHONE = r"^[0-9 ().+\-]+$"
+_PHONE_DIGITS = r"^\+?[0-9]+$"
 # The source of (device, account) records: a device seen signed in to an account.
 DEVICE_SOURCE = "devices"
 # Lower ranks win survivorship ties and anchor customer ids: an account beats an order beats a device.
@@ -168,8 +172,19 @@ def record_phones(records: pl.DataFrame, *, default_region: str) -> pl.Series:
     """Each record's phone in E.164, read in the record's country when it has one (see `phone_region`)."""
     default = phone_region(None, default_region)
     regions = map_distinct(text_column(records, "country"), lambda c: phone_region(c, default)).fill_null(default)
-    typed = pl.select(pl.concat_str(text_column(records, "phone"), regions, separator=_REGION_SEPARATOR)).to_series()
-    return map_distinct(typed, lambda v: normalize_phone(*v.rsplit(_REGION_SEPARATOR, 1))).alias("phone")
+    typed = pl.select(pl.concat_str(_phone_digits(text_column(records, "phone")), regions, separator=_REGION_SEPARATOR))
+    return map_distinct(typed.to_series(), lambda v: normalize_phone(*v.rsplit(_REGION_SEPARATOR, 1))).alias("phone")
+
+
+def _phone_digits(typed: pl.Series) -> pl.Series:
+    """Numbers typed with digits and separators only, without the separators; others as typed.
+
+    `normalize_phone` drops those separators first anyway, so both spellings normalise alike; one
+    spelling per number means each is parsed once ("(415) 555-0134", "415.555.0134" -> "4155550134").
+    """
+    compact = typed.str.replace_all(_PHONE_SEPARATORS, "")
+    plain = typed.str.contains(_PLAIN_PHONE) & compact.str.contains(_PHONE_DIGITS)
+    return pl.select(pl.when(plain).then(compact).otherwise(typed)).to_series()
 
 
 def map_distinct(values: pl.Series, function: Callable[[str], str | None]) -> pl.Series:

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from identity.contract import contract_records
-from identity.normalize import phone_region
+from identity.normalize import normalize_phone, phone_region
 from identity.records import identifiers, order_records, record_phones
 
 
@@ -31,6 +33,16 @@ def test_record_phones_reads_national_numbers_in_the_record_country() -> None:
     phones = record_phones(records, default_region="US").to_list()
     # A British mobile typed nationally is nothing in the US; a US number typed nationally is nothing in GB.
     assert phones == ["+447400123456", None, "+14155550134", None, None]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.from_regex(r"[+]?[0-9 ().\-]{0,16}", fullmatch=True) | st.text(max_size=12),
+                          st.sampled_from(["US", "GB", None])), max_size=30))  # fmt: skip
+def test_record_phones_equal_each_phone_normalised_on_its_own(typed: list[tuple[str, str | None]]) -> None:
+    records = pl.DataFrame({"phone": [p for p, _ in typed], "country": [c for _, c in typed]},
+                           schema={"phone": pl.String, "country": pl.String})  # fmt: skip
+    expected = [normalize_phone(p, phone_region(c, "US")) for p, c in typed]
+    assert record_phones(records, default_region="US").to_list() == expected
 
 
 def test_identifiers_use_the_record_country_for_phones() -> None:
