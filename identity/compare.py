@@ -17,11 +17,46 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
 NULL_LEVEL = -1
+MISSING = -1
+"""The code of a missing value in a `Coded` column."""
+_SIMILARITY_SLACK = 1e-6
 Similarity = Callable[..., float]
 
 
-def _similarity(scorer: Similarity, left: list[str], right: list[str]) -> np.ndarray:
-    return process.cpdist(left, right, scorer=scorer, workers=-1)
+def _similarity(scorer: Similarity, left: list[str], right: list[str], bound: float, distance: bool) -> np.ndarray:
+    """Scores of aligned pairs; beyond `bound` a score only says so, as rapidfuzz stops early.
+
+    A similarity's cutoff sits a hair below the bound: with the cutoff at it, rapidfuzz rounds a
+    score exactly at the bound ("soia", "sophie": 0.8) down to 0.
+    """
+    cutoff = bound if distance else bound - _SIMILARITY_SLACK
+    return process.cpdist(left, right, scorer=scorer, workers=-1, score_cutoff=cutoff)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """Columns as int64 codes into their distinct values (MISSING for null).
+
+    Pairs then compare as integers, and each distinct pair of values is found without hashing
+    strings: a million candidate pairs are a million integer pairs, not two million strings.
+    """
+
+    values: np.ndarray  # object array of the distinct values
+    codes: list[np.ndarray]  # one per column, aligned with it
+
+    @classmethod
+    def of(cls, *columns: pl.Series) -> Coded:
+        """One code space shared by all `columns` (first and last names are compared crosswise)."""
+        values = pl.concat([column.cast(pl.String) for column in columns]).drop_nulls().unique()
+        numbers = pl.int_range(len(values), dtype=pl.Int64, eager=True)
+        codes = [
+            column.cast(pl.String)
+            .replace_strict(values, numbers, default=MISSING, return_dtype=pl.Int64)
+            .fill_null(MISSING)
+            .to_numpy()
+            for column in columns
+        ]
+        return cls(values.to_numpy().astype(object), codes)
 
 
 @dataclass(frozen=True)
@@ -42,29 +77,35 @@ class Comparison:
 
     def levels(self, left: pl.Series, right: pl.Series) -> np.ndarray:
         """Level of each pair (int8), NULL_LEVEL where either side is missing."""
+        column = Coded.of(left, right)
+        return self.coded_levels(column.values, column.codes[0], column.codes[1])
+
+    def coded_levels(self, values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """`levels` of pairs given as codes into `values` (see `Coded`), MISSING where a side has none."""
         out = np.full(len(left), len(self.labels) - 1, dtype=np.int8)
-        present = (left.is_not_null() & right.is_not_null()).to_numpy()
+        present = (left != MISSING) & (right != MISSING)
         out[~present] = NULL_LEVEL
-        exact = (left == right).fill_null(False).to_numpy()
+        exact = present & (left == right)
         out[exact] = 0
         todo = np.flatnonzero(present & ~exact)
         if len(todo):
             # Each distinct pair of values is scored once: cities, postcodes and dates repeat a lot.
-            pairs = pl.DataFrame({"left": left.gather(todo), "right": right.gather(todo)})
-            distinct = pairs.unique()
-            levels = self.inexact_levels(distinct["left"].to_list(), distinct["right"].to_list())
-            scored = distinct.with_columns(pl.Series("level", levels))
-            out[todo] = pairs.join(scored, on=["left", "right"], how="left", maintain_order="left")["level"].to_numpy()
+            distinct, inverse = np.unique(left[todo] * len(values) + right[todo], return_inverse=True)
+            levels = self.inexact_levels(
+                values[distinct // len(values)].tolist(), values[distinct % len(values)].tolist()
+            )
+            out[todo] = levels[inverse]
         return out
 
     def inexact_levels(self, left: list[str], right: list[str]) -> np.ndarray:
         """Levels of pairs of present, unequal values: the first step each pair reaches, else the last level."""
         out = np.full(len(left), len(self.labels) - 1, dtype=np.int8)
         todo = np.arange(len(left))
+        lefts, rights = np.array(left, dtype=object), np.array(right, dtype=object)
         for number, (_, scorer, bound, distance) in enumerate(self.steps, start=1):
             if not len(todo):
                 break
-            score = _similarity(scorer, [left[i] for i in todo], [right[i] for i in todo])
+            score = _similarity(scorer, lefts[todo].tolist(), rights[todo].tolist(), bound, distance)
             hit = (score <= bound) if distance else (score >= bound)
             out[todo[hit]] = number
             todo = todo[~hit]

@@ -124,12 +124,15 @@ def enforce(graph: nx.Graph, constraints: Iterable[CannotLink]) -> list[Cut]:
     cuts = []
     for constraint in constraints:
         a, b = record_node(constraint.left), record_node(constraint.right)
-        if a not in graph or b not in graph or not nx.has_path(graph, a, b):
+        if a not in graph or b not in graph:
+            continue
+        reached = nx.node_connected_component(graph, a)
+        if b not in reached:
             continue
         # Built in sorted order (a subgraph view iterates a set, whose order varies between processes),
         # so that every build lists the links it removes the same way.
         component = nx.Graph()
-        for u in sorted(nx.node_connected_component(graph, a)):
+        for u in sorted(reached):
             for v in sorted(graph[u]):
                 if not component.has_edge(u, v):
                     component.add_edge(u, v, capacity=edge_capacity(graph, u, v))

@@ -22,7 +22,7 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from identity.compare import NULL_LEVEL, PERSON_COMPARISONS, Comparison, level_matrix
+from identity.compare import MISSING, NULL_LEVEL, PERSON_COMPARISONS, Coded, Comparison
 from identity.normalize import (
     is_junk,
     is_relay_email,
@@ -148,37 +148,50 @@ def _union(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 def pair_levels(frame: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[Comparison]) -> np.ndarray:
     """Level matrix of `pairs` (rows of `frame`), names compared in whichever field order fits better."""
-    left = frame.select(MATCH_COLUMNS)[pairs["left"].to_numpy()]
-    right = _align_names(left, frame.select(MATCH_COLUMNS)[pairs["right"].to_numpy()])
-    return level_matrix(left, right, comparisons)
+    left_rows, right_rows = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    names = Coded.of(frame["first"], frame["last"])
+    first, last = (codes[left_rows] for codes in names.codes)
+    right_first, right_last = _aligned_names(names.values, first, last, *(codes[right_rows] for codes in names.codes))
+    columns = []
+    for comparison in comparisons:
+        if comparison.column in ("first", "last"):
+            left, right = (first, right_first) if comparison.column == "first" else (last, right_last)
+            columns.append(comparison.coded_levels(names.values, left, right))
+            continue
+        column = Coded.of(frame[comparison.column])
+        codes = column.codes[0]
+        columns.append(comparison.coded_levels(column.values, codes[left_rows], codes[right_rows]))
+    return np.column_stack(columns) if columns else np.empty((len(pairs), 0), dtype=np.int8)
 
 
-def _align_names(left: pl.DataFrame, right: pl.DataFrame) -> pl.DataFrame:
-    """Swap the right side's first and last names where they match the left's crosswise better.
+def _aligned_names(
+    names: np.ndarray, first: np.ndarray, last: np.ndarray, right_first: np.ndarray, right_last: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The right side's first and last names (codes into `names`), swapped where they match the left's crosswise better.
 
     A form filled in the wrong order ("Kranz, Alex") is one person; comparing straight would count
     two disagreements.
     """
-    if left.is_empty():
-        return right
 
-    def similarity(a: pl.Series, b: pl.Series) -> np.ndarray:
-        equal = (a == b).fill_null(False).to_numpy()
-        out = equal.astype(float)
-        rows = np.flatnonzero((a.is_not_null() & b.is_not_null()).to_numpy() & ~equal)
+    def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        both = (a != MISSING) & (b != MISSING)
+        out = (both & (a == b)).astype(float)
+        rows = np.flatnonzero(both & (a != b))
         if len(rows):
-            out[rows] = process.cpdist(
-                a.gather(rows).to_list(), b.gather(rows).to_list(), scorer=JaroWinkler.normalized_similarity, workers=-1
+            distinct, inverse = np.unique(a[rows] * len(names) + b[rows], return_inverse=True)
+            scores = process.cpdist(
+                names[distinct // len(names)].tolist(),
+                names[distinct % len(names)].tolist(),
+                scorer=JaroWinkler.normalized_similarity,
+                workers=-1,
             )
+            out[rows] = scores[inverse]
         return out
 
-    straight = similarity(left["first"], right["first"]) + similarity(left["last"], right["last"])
-    crossed = similarity(left["first"], right["last"]) + similarity(left["last"], right["first"])
-    swap = pl.Series(crossed > straight)
-    return right.with_columns(
-        first=pl.when(swap).then(right["last"]).otherwise(right["first"]),
-        last=pl.when(swap).then(right["first"]).otherwise(right["last"]),
-    )
+    straight = similarity(first, right_first) + similarity(last, right_last)
+    crossed = similarity(first, right_last) + similarity(last, right_first)
+    swap = crossed > straight
+    return np.where(swap, right_last, right_first), np.where(swap, right_first, right_last)
 
 
 @dataclass
@@ -241,11 +254,10 @@ def estimate_u(
             continue
         counts = values.value_counts()["count"].to_numpy().astype(float)
         exact = float((counts * (counts - 1)).sum() / (len(values) * (len(values) - 1)))
-        texts = values.to_numpy().astype(object)
-        left = texts[rng.integers(0, len(texts), size=sample_pairs)]
-        right = texts[rng.integers(0, len(texts), size=sample_pairs)]
+        left = values.gather(rng.integers(0, len(values), size=sample_pairs))
+        right = values.gather(rng.integers(0, len(values), size=sample_pairs))
         unequal = left != right
-        levels = comparison.inexact_levels(left[unequal].tolist(), right[unequal].tolist())
+        levels = comparison.levels(left.filter(unequal), right.filter(unequal))
         inexact = np.bincount(levels, minlength=size)[1:] + 1.0
         found.append(np.concatenate([[exact], (1.0 - exact) * inexact / inexact.sum()]))
     return found

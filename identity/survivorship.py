@@ -47,16 +47,7 @@ def golden_attributes(
         if strategies
         else pl.lit(DEFAULT_STRATEGY)
     )
-    long = members.select(
-        "customer_id",
-        "record_id",
-        "seen_at",
-        pl.col("source").replace_strict(SOURCE_RANK, default=99, return_dtype=pl.Int64).alias("rank"),
-        *[pl.col(a).cast(pl.String) for a in ATTRIBUTES],
-    ).unpivot(index=["customer_id", "record_id", "seen_at", "rank"], variable_name="attribute", value_name="value")
-    long = long.with_columns(pl.col("value").str.strip_chars()).filter(
-        pl.col("value").is_not_null() & (pl.col("value") != "")
-    )
+    long = _values(members)
     relay = pl.col("value").str.to_lowercase().str.extract(r"@([^@]+)$").is_in(_relay_domains(long))
     long = long.filter(~((pl.col("attribute") == "email") & relay.fill_null(False)))
     order = _order(strategies or {})
@@ -84,8 +75,7 @@ def golden_attributes(
     source = pl.struct(pl.col("record_id").alias("record"), rule.alias("rule")).struct.json_encode()
     entry = pl.concat_str(pl.lit('"'), "attribute", pl.lit('": '), source)
     lineage = (
-        chosen.sort("customer_id", "attribute")
-        .with_columns(entry.alias("entry"))
+        chosen.with_columns(entry.alias("entry"))  # in customer and attribute order, as sorted above
         .group_by("customer_id", maintain_order=True)
         .agg(pl.concat_str(pl.lit("{"), pl.col("entry").str.join(", "), pl.lit("}")).alias("lineage"))
     )
@@ -96,6 +86,26 @@ def golden_attributes(
         pl.col("dob").str.to_date(strict=False),
     )
     return shown.join(lineage, on="customer_id", how="left", maintain_order="left")
+
+
+def _values(members: pl.DataFrame) -> pl.DataFrame:
+    """(customer_id, record_id, seen_at, rank, attribute, value): each record's present attributes.
+
+    Built attribute by attribute, so the missing values (most of an order's) are never materialised.
+    """
+    base = members.select(
+        "customer_id",
+        "record_id",
+        "seen_at",
+        pl.col("source").replace_strict(SOURCE_RANK, default=99, return_dtype=pl.Int64).alias("rank"),
+    )
+    present = pl.col("value").is_not_null() & (pl.col("value") != "")
+    return pl.concat(
+        base.with_columns(
+            pl.lit(name).alias("attribute"), members[name].cast(pl.String).str.strip_chars().alias("value")
+        ).filter(present)
+        for name in ATTRIBUTES
+    )
 
 
 def display_name(name: str) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from identity.compare import NULL_LEVEL, Comparison, level_matrix
+from identity.compare import NULL_LEVEL, PERSON_COMPARISONS, Comparison, level_matrix
 from identity.evaluate import score
 from identity.match import Matcher, blocked_pairs, match_frame, probability
 from tests.unit.identity.test_resolve import records
@@ -51,6 +51,13 @@ def test_levels_rank_exact_then_close_then_else_and_missing_weighs_nothing() -> 
         pl.DataFrame({"first": ["ann", "ann", None]}), pl.DataFrame({"first": ["ann", "bob", "ann"]}), [comparison]
     )
     assert levels[:, 0].tolist() == [0, 1, NULL_LEVEL]
+
+
+def test_a_score_exactly_at_a_step_bound_reaches_that_step() -> None:
+    # Jaro-Winkler("soia", "sophie") is exactly 0.8: rapidfuzz's cutoff at 0.8 would round it down to 0.
+    first = next(c for c in PERSON_COMPARISONS if c.column == "first")
+    assert first.labels[3] == "jaro_winkler_0.8"
+    assert first.inexact_levels(["soia", "soia"], ["sophie", "zzzz"]).tolist() == [3, 4]
 
 
 def test_estimated_model_separates_people_it_was_never_told_about() -> None:
