@@ -12,7 +12,7 @@ import pytest
 
 from identity.compare import NULL_LEVEL, PERSON_COMPARISONS, Comparison, level_matrix
 from identity.evaluate import score
-from identity.match import Matcher, blocked_pairs, match_frame, probability
+from identity.match import Matcher, blocked_pairs, match_frame, patterns, probability
 from tests.unit.identity.test_resolve import records
 
 FIRST = ["olivia", "liam", "emma", "noah", "ava", "elijah", "sophia", "lucas", "mia", "mason", "harper", "ethan"]
@@ -124,3 +124,14 @@ def test_match_frame_keeps_the_latest_version_of_a_record() -> None:
          "seen_at": records([{"record_id": "x"}])["seen_at"][0].replace(year=2027)},
     ])  # fmt: skip
     assert match_frame(frame, default_region="US")["last"].to_list() == ["new"]
+
+
+def test_patterns_count_every_pair_once() -> None:
+    rng = np.random.default_rng(5)
+    levels = rng.integers(NULL_LEVEL, 5, size=(2000, 9)).astype(np.int8)
+    levels[:1000] = levels[0]  # one pattern shared by half the pairs
+    distinct, counts = patterns(levels)
+    assert counts.sum() == len(levels)
+    assert len({tuple(row) for row in distinct.tolist()}) == len(distinct)
+    rebuilt = np.repeat(distinct, counts.astype(int), axis=0)
+    assert sorted(map(tuple, rebuilt.tolist())) == sorted(map(tuple, levels.tolist()))
