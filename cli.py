@@ -17,6 +17,7 @@ from commands.common import batch_progress, console, print_load, settings, store
 from commands.events import events_app
 from commands.identity import identity_app
 from commands.ingest import ingest_app
+from commands.keys import keys_app
 from commands.maintain import maintain_app
 from commands.quarantine import quarantine_app
 from core.config import KafkaSettings, Scope, Settings
@@ -27,6 +28,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(events_app, name="events")
 app.add_typer(maintain_app, name="maintain")
 app.add_typer(identity_app, name="identity")
+app.add_typer(keys_app, name="keys")
 logger = logging.getLogger("c360")
 
 SAMPLE_DIR = Path(sample_data.__file__).resolve().parent
@@ -34,18 +36,21 @@ DEMO_KEY_FILE = "demo_api_key"
 
 
 def _demo_key(settings: Settings) -> str:
-    """The local demo key (kept under C360_HOME, created on first use) with every scope."""
-    from api.auth import new_api_key
+    """The local demo key with every scope: kept under C360_HOME (mode 600) and registered in the store.
+
+    A demo key someone revoked is replaced by a new one.
+    """
+    from api.keys import new_api_key, register
 
     path = settings.home / DEMO_KEY_FILE
-    if path.exists():
-        key = path.read_text().strip()
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = new_api_key()
-        path.write_text(key + "\n")
-        os.chmod(path, 0o600)
-    settings.api_keys[key] = list(Scope)
+    key = path.read_text().strip() if path.exists() else ""
+    with store_session(str(settings.store.url)) as session:
+        if not key or register(session, key=key, name="demo", scopes=list(Scope)).revoked_at is not None:
+            key = new_api_key()
+            register(session, key=key, name="demo", scopes=list(Scope))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(key + "\n")
+            os.chmod(path, 0o600)
     return key
 
 
@@ -239,16 +244,6 @@ def openapi(
             console.print(f"{out} differs from the API; run `c360 openapi`")
         raise typer.Exit(0 if same else 1)
     out.write_text(rendered)
-
-
-@app.command()
-def keys(scopes: Annotated[list[Scope], typer.Argument(help="scopes of the new key")]) -> None:
-    """Print a new API key and the C360_API_KEYS entry that grants it `scopes`."""
-    from api.auth import new_api_key
-
-    key = new_api_key()
-    entry = ", ".join(f'"{s.value}"' for s in scopes)
-    typer.echo(f"{key}\nC360_API_KEYS='{{\"{key}\": [{entry}]}}'")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,33 @@
-"""API keys sent as `X-API-Key`, each with scopes; compared in constant time."""
+"""Who is calling: API keys sent as `X-API-Key`, looked up by digest, and a rate limit per key."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
+import math
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 from fastapi.security import APIKeyHeader
+from sqlalchemy import Engine
+from sqlmodel import Session
 
+from api import keys
 from core.config import Scope
 
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key with scopes")
 _UNAUTHORIZED = {"WWW-Authenticate": "APIKey"}
+_CACHE_LIMIT = 10_000  # remembered keys (unknown ones too, so guessing does not hammer the store)
+
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling, as far as the API cares: the scopes of their key."""
+    """Who is calling, as far as the API cares: their key's id and scopes."""
 
+    key_id: int
     scopes: frozenset[Scope]
 
     def can(self, scope: Scope) -> bool:
@@ -26,17 +35,71 @@ class Caller:
         return scope in self.scopes
 
 
-def new_api_key() -> str:
-    """A fresh random key (URL-safe, 256 bits)."""
-    return "c360_" + secrets.token_urlsafe(32)
+class KeyRing:
+    """Answers "whose key is this?" from the store, remembering each answer for `ttl` seconds.
+
+    The cache keeps requests off the store; the price is that a revoked key keeps working in a
+    running process for up to `ttl` seconds.
+    """
+
+    def __init__(self, engine: Engine, *, ttl: float, clock: Clock = time.monotonic):
+        self._engine = engine
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Caller | None]] = {}
+
+    def caller(self, presented: str | None) -> Caller:
+        """The caller behind a presented key; 401 if it is missing, unknown or revoked."""
+        if not presented:
+            raise HTTPException(401, "missing X-API-Key header", headers=_UNAUTHORIZED)
+        found = self._lookup(keys.digest(presented), presented)
+        if found is None:
+            raise HTTPException(401, "unknown or revoked API key", headers=_UNAUTHORIZED)
+        return found
+
+    def _lookup(self, key_hash: str, presented: str) -> Caller | None:
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(key_hash)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with Session(self._engine) as session:
+            record = keys.get_active(session, key=presented)
+        found = None if record is None or record.id is None else Caller(record.id, _scopes(record.scopes))
+        with self._lock:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key_hash] = (now + self._ttl, found)
+        return found
 
 
-def authenticate(request: Request, presented: str | None) -> Caller:
-    """The caller behind a presented key; 401 if it is missing or unknown."""
-    if not presented:
-        raise HTTPException(401, "missing X-API-Key header", headers=_UNAUTHORIZED)
-    keys: dict[str, list[Scope]] = request.app.state.settings.api_keys
-    for key, scopes in keys.items():
-        if hmac.compare_digest(key.encode(), presented.encode()):
-            return Caller(frozenset(scopes))
-    raise HTTPException(401, "unknown API key", headers=_UNAUTHORIZED)
+def _scopes(stored: str) -> frozenset[Scope]:
+    known = {s.value: s for s in Scope}
+    return frozenset(known[name] for name in stored.split() if name in known)
+
+
+class RateLimiter:
+    """A token bucket per key: `burst` requests at once, then `rate` per second (0 turns it off)."""
+
+    def __init__(self, *, rate: float, burst: int, clock: Clock = time.monotonic):
+        self._rate = rate
+        self._burst = float(burst)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[int, tuple[float, float]] = {}  # key id -> (tokens, when counted)
+
+    def admit(self, key_id: int) -> None:
+        """Take a token for the key, or raise 429 saying when the next one is due."""
+        if self._rate <= 0:
+            return
+        now = self._clock()
+        with self._lock:
+            tokens, then = self._buckets.get(key_id, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - then) * self._rate)
+            if tokens >= 1:
+                self._buckets[key_id] = (tokens - 1, now)
+                return
+            self._buckets[key_id] = (tokens, now)
+        wait = math.ceil((1 - tokens) / self._rate)
+        raise HTTPException(429, "rate limit exceeded for this API key", headers={"Retry-After": str(wait)})

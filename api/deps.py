@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from sqlmodel import Session
 
-from api.auth import API_KEY_HEADER, Caller, authenticate
+from api.auth import API_KEY_HEADER, Caller
 from core.config import CatalogSettings, Scope, Settings
 from lakehouse.lake import Lake
 
@@ -53,7 +53,9 @@ def _lake_handle(request: Request) -> LakeHandle:
 
 
 def _caller(request: Request, key: Annotated[str | None, Security(API_KEY_HEADER)]) -> Caller:
-    return authenticate(request, key)
+    caller: Caller = request.app.state.keyring.caller(key)
+    request.app.state.limiter.admit(caller.key_id)
+    return caller
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -73,4 +75,7 @@ def require(scope: Scope) -> Callable[[Caller], Caller]:
     return check
 
 
-CustomersReader = Annotated[Caller, Depends(require(Scope.CUSTOMERS_READ))]
+ProfileReader = Annotated[Caller, Depends(require(Scope.PROFILE_READ))]
+IdentityWriter = Annotated[Caller, Depends(require(Scope.IDENTITY_WRITE))]
+InventoryReader = Annotated[Caller, Depends(require(Scope.INVENTORY_READ))]
+RiskReader = Annotated[Caller, Depends(require(Scope.RISK_READ))]

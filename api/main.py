@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
+from api.auth import KeyRing, RateLimiter
 from api.deps import LakeHandle
+from api.middleware import RequestIdMiddleware
 from api.routes import customers, health
 from core.config import Settings
 from core.db import make_engine
@@ -18,8 +20,11 @@ from core.logging import protect_access_log
 
 DESCRIPTION = """Customer 360 over the ShopSphere lakehouse.
 
-Send an API key in the `X-API-Key` header. Keys carry scopes: `customers:read` to read profiles,
-`pii:read` to see personal values unmasked. Errors are `application/problem+json`.
+Send an API key in the `X-API-Key` header (`c360 keys create SCOPE...` makes one). Keys carry scopes:
+`profile:read` to read profiles, `pii:read` to see personal values unmasked, `identity:write`,
+`inventory:read`, `risk:read`, `privacy:admin`. Each key may make `C360_API__RATE_LIMIT_PER_SECOND`
+requests per second (429 with `Retry-After` beyond). Every response carries `X-Request-ID`.
+Errors are `application/problem+json`.
 """
 
 
@@ -30,6 +35,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(str(settings.store.url))
         app.state.engine = engine
+        app.state.keyring = KeyRing(engine, ttl=settings.api.key_cache_seconds)
+        app.state.limiter = RateLimiter(rate=settings.api.rate_limit_per_second, burst=settings.api.rate_limit_burst)
         app.state.lake = LakeHandle(settings.catalog)
         yield
         engine.dispose()
@@ -38,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     protect_access_log()
     app = FastAPI(title="ShopSphere Customer 360", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.add_middleware(RequestIdMiddleware)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(customers.router)

@@ -43,6 +43,17 @@ def store_session(url: str) -> Iterator[Session]:
 
 
 @contextmanager
+def migrated_store() -> Iterator[Session]:
+    """A session on the configured operational store, migrated first (it may be the first thing it holds)."""
+    from migrations import upgrade_head
+
+    url = str(settings().store.url)
+    upgrade_head(url)
+    with store_session(url) as session:
+        yield session
+
+
+@contextmanager
 def batch_progress() -> Iterator[Callable[[BatchCounts, float], None]]:
     """Per-batch reporting: a live progress bar with rows/s on a terminal; elsewhere the structured
     `landed ...` log lines the worker writes already say the same, so nothing more is printed."""

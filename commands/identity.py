@@ -6,16 +6,13 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlmodel import Session
 
-from commands.common import console, settings, store_session
+from commands.common import console, migrated_store, settings
 from core.errors import C360Error, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -121,17 +118,6 @@ override_app = typer.Typer(
 identity_app.add_typer(override_app, name="override")
 
 
-@contextmanager
-def _store_session() -> Iterator[Session]:
-    """A session on the migrated operational store (overrides may be the first thing it holds)."""
-    from migrations import upgrade_head
-
-    url = str(settings().store.url)
-    upgrade_head(url)
-    with store_session(url) as session:
-        yield session
-
-
 @override_app.command("add")
 def override_add(
     rule: Annotated[str, typer.Argument(help="must_link or cannot_link")],
@@ -142,7 +128,7 @@ def override_add(
     """Record that two records are one person (must_link) or two (cannot_link); the next build applies it."""
     from identity.overrides import create
 
-    with _store_session() as session:
+    with migrated_store() as session:
         try:
             override = create(session, rule=rule, left_record=left_record, right_record=right_record, reason=reason)
         except InvalidInputError as exc:
@@ -156,7 +142,7 @@ def override_list() -> None:
     """Every override in force."""
     from identity.overrides import list_overrides
 
-    with _store_session() as session:
+    with migrated_store() as session:
         table = Table(title="identity overrides")
         for column in ("id", "rule", "left", "right", "reason", "created"):
             table.add_column(column)
@@ -170,7 +156,7 @@ def override_remove(override_id: Annotated[int, typer.Argument(help="the id `lis
     """Forget an override; the next build no longer applies it."""
     from identity.overrides import delete
 
-    with _store_session() as session:
+    with migrated_store() as session:
         try:
             delete(session, override_id=override_id)
         except NotFoundError as exc:

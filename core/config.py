@@ -6,6 +6,8 @@ down as arguments; nothing deeper in the code reads the environment.
 
 from __future__ import annotations
 
+import json
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +24,7 @@ ENV_PREFIX = "C360_"
 class Scope(StrEnum):
     """What an API key may do; `pii:read` unmasks personal data."""
 
-    CUSTOMERS_READ = "customers:read"
+    PROFILE_READ = "profile:read"
     PII_READ = "pii:read"
     IDENTITY_WRITE = "identity:write"
     INVENTORY_READ = "inventory:read"
@@ -138,10 +140,17 @@ class IdentitySettings(BaseModel):
 
 
 class ApiSettings(BaseModel):
-    """Where the REST API listens."""
+    """Where the REST API listens, and how hard one key may call it."""
 
     host: str = "127.0.0.1"
     port: int = Field(8000, gt=0, lt=65536)
+    rate_limit_per_second: float = Field(
+        100.0, ge=0, description="sustained requests per second one key may make (per process); 0 turns limits off"
+    )
+    rate_limit_burst: int = Field(200, ge=1, description="requests a key may make at once before the rate applies")
+    key_cache_seconds: float = Field(
+        5.0, ge=0, description="how long a process trusts what it read about a key; a revocation takes this long"
+    )
 
 
 class Settings(BaseSettings):
@@ -158,9 +167,6 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
-    api_keys: dict[str, list[Scope]] = Field(
-        default_factory=dict, description='JSON map of API key to scopes, e.g. {"k1": ["customers:read"]}'
-    )
 
     @field_validator("log_level")
     @classmethod
@@ -168,13 +174,6 @@ class Settings(BaseSettings):
         if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level.upper()
-
-    @field_validator("api_keys")
-    @classmethod
-    def _long_keys(cls, keys: dict[str, list[Scope]]) -> dict[str, list[Scope]]:
-        if short := [k for k in keys if len(k) < 16]:
-            raise ValueError(f"{len(short)} key(s) shorter than 16 characters; make one with `c360 keys <scope>...`")
-        return keys
 
     @model_validator(mode="after")
     def _default_locations(self) -> Settings:
@@ -190,12 +189,7 @@ class Settings(BaseSettings):
 
 
 def env_name(loc: tuple[Any, ...]) -> str:
-    """The environment variable behind a validation error location: ('catalog', 'uri') -> C360_CATALOG__URI.
-
-    Locations inside `api_keys` stop at the variable: the rest would be the secret key itself.
-    """
-    if loc and loc[0] == "api_keys":
-        loc = loc[:1]
+    """The environment variable behind a validation error location: ('catalog', 'uri') -> C360_CATALOG__URI."""
     return ENV_PREFIX + "__".join(str(part).upper() for part in loc if not isinstance(part, int))
 
 
@@ -207,4 +201,17 @@ def load_settings(**overrides: Any) -> Settings:
         problems = "; ".join(f"{env_name(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigurationError(f"invalid settings: {problems}") from exc
     except SettingsError as exc:  # a value that is not valid JSON where JSON is expected
-        raise ConfigurationError(f"invalid settings: {exc}") from exc
+        names = ", ".join(_unparsable_json_variables()) or str(exc)
+        raise ConfigurationError(f"invalid settings: {names}: not valid JSON") from exc
+
+
+def _unparsable_json_variables() -> list[str]:
+    """The C360_* variables whose values open like JSON but do not parse (named, never echoed)."""
+    bad = []
+    for name, value in sorted(os.environ.items()):
+        if name.startswith(ENV_PREFIX) and value.lstrip()[:1] in ("{", "["):
+            try:
+                json.loads(value)
+            except ValueError:
+                bad.append(name)
+    return bad

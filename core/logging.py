@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()) | {"message"}
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+"""The API request being served, if any (set by the API's request-id middleware)."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,6 +29,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        if (request_id := request_id_var.get()) is not None:
+            payload["request_id"] = request_id
         payload.update({k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS})
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)

@@ -156,3 +156,22 @@ class IdentityOverride(IdentityOverrideBase, table=True):
     __table_args__ = (UniqueConstraint("rule", "left_record", "right_record", name="uq_identity_overrides_rule_pair"),)
 
     id: int | None = Field(default=None, primary_key=True)
+
+
+class ApiKeyBase(SQLModel):
+    """An API key as shown to operators: never the key itself, only its first characters."""
+
+    name: str = Field(max_length=100, description="who or what the key is for")
+    prefix: str = Field(max_length=16, description="the key's first characters, to recognise it in a list")
+    scopes: str = Field(max_length=200, description="space-separated scopes, e.g. 'profile:read pii:read'")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = _utc()
+
+
+class ApiKey(ApiKeyBase, table=True):
+    """API keys, stored as SHA-256 digests: a leaked store gives no usable key."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64, unique=True, description="hex SHA-256 of the key")

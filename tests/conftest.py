@@ -16,15 +16,18 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import Session
 
 from core.config import Scope, Settings, load_settings
+from core.db import make_engine
 from lakehouse.lake import Lake
 from tests import servers
 from tests.support import SAMPLE_DIR, serving
 
 READ_KEY = "test-read-key-0123456789"
-PII_KEY = "test-pii-key-0123456789"
+PII_KEY = "test-pii-key-0123456789abcdef"
 NO_SCOPE_KEY = "test-inventory-key-0123456789"
+ALL_KEY = "test-every-scope-key-0123456789"
 BUILD_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
@@ -64,14 +67,27 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     from pipeline import run_pipeline
 
     home = tmp_path_factory.mktemp("built") / "c360"
-    keys = {
-        READ_KEY: [Scope.CUSTOMERS_READ],
-        PII_KEY: [Scope.CUSTOMERS_READ, Scope.PII_READ],
-        NO_SCOPE_KEY: [Scope.INVENTORY_READ],
-    }
-    settings = load_settings(home=home, api_keys=keys)
+    settings = load_settings(home=home, api={"rate_limit_per_second": 0})  # contract tests call in bursts
     report = run_pipeline(settings, SAMPLE_DIR, now=BUILD_TIME)
+    register_test_keys(settings)
     return Built(settings=settings, report=report)
+
+
+def register_test_keys(settings: Settings) -> None:
+    """The tests' API keys, in the store the API reads."""
+    from api.keys import register
+
+    keys = {
+        READ_KEY: [Scope.PROFILE_READ],
+        PII_KEY: [Scope.PROFILE_READ, Scope.PII_READ],
+        NO_SCOPE_KEY: [Scope.INVENTORY_READ],
+        ALL_KEY: list(Scope),
+    }
+    engine = make_engine(str(settings.store.url))
+    with Session(engine) as session:
+        for key, scopes in keys.items():
+            register(session, key=key, name="test", scopes=scopes)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

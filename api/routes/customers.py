@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from api.deps import CustomersReader, SessionDep, SettingsDep
+from api.deps import ProfileReader, SessionDep, SettingsDep
 from api.models import CustomerPublic, CustomersPublic, ProblemPublic
 from core.config import Scope
 from identity.normalize import IdentifierKind
@@ -16,7 +16,7 @@ from schema.store import CustomerProfile
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ProblemPublic, "description": "missing or unknown API key"},
-    403: {"model": ProblemPublic, "description": "the key lacks the customers:read scope"},
+    403: {"model": ProblemPublic, "description": "the key lacks the profile:read scope"},
     422: {"model": ProblemPublic, "description": "invalid input"},
 }
 RECENT_ORDERS = 10
@@ -36,7 +36,7 @@ def _assemble(session: SessionDep, profile: CustomerProfile, *, unmasked: bool) 
 def get_customer(
     customer_id: Annotated[str, Path(max_length=32, examples=["C-3f9a0c21d4e5"])],
     session: SessionDep,
-    caller: CustomersReader,
+    caller: ProfileReader,
 ) -> CustomerPublic:
     """The Customer 360 profile: golden attributes with lineage, identifiers, metrics, recent orders."""
     profile = service.get(session, customer_id=customer_id)
@@ -47,7 +47,7 @@ def get_customer(
 def lookup_customers(
     session: SessionDep,
     settings: SettingsDep,
-    caller: CustomersReader,
+    caller: ProfileReader,
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=64)] = None,
     loyalty_id: Annotated[str | None, Query(max_length=64)] = None,

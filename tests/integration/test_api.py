@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import httpx
 import pytest
 
-from tests.conftest import NO_SCOPE_KEY, PII_KEY, READ_KEY
-from tests.support import SAMPLE_DIR, csv_rows
+from tests.conftest import NO_SCOPE_KEY, PII_KEY, READ_KEY, Built
+from tests.support import SAMPLE_DIR, csv_rows, serving
 
 PROBLEM = "application/problem+json"
 
@@ -77,7 +78,25 @@ def test_a_key_without_the_customers_scope_gets_403(client: httpx.Client) -> Non
     response = client.get("/v1/customers/C-000000000000", headers={"X-API-Key": NO_SCOPE_KEY})
     assert response.status_code == 403
     assert response.headers["content-type"] == PROBLEM
-    assert "customers:read" in response.json()["detail"]
+    assert "profile:read" in response.json()["detail"]
+
+
+def test_every_response_carries_a_request_id(client: httpx.Client) -> None:
+    assert client.get("/healthz", headers={"X-Request-ID": "trace-42.a"}).headers["x-request-id"] == "trace-42.a"
+    made = client.get("/v1/customers/C-000000000000", headers={"X-API-Key": READ_KEY, "X-Request-ID": "not plain"})
+    assert made.status_code == 404 and re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(built: Built) -> None:
+    from api.main import create_app
+
+    api = built.settings.api.model_copy(update={"rate_limit_per_second": 0.5, "rate_limit_burst": 2})
+    app = create_app(built.settings.model_copy(update={"api": api}))
+    with serving(app) as base, httpx.Client(base_url=base) as http:
+        answers = [http.get("/v1/customers/C-000000000000", headers={"X-API-Key": READ_KEY}) for _ in range(3)]
+        other_key = http.get("/v1/customers/C-000000000000", headers={"X-API-Key": PII_KEY})
+    assert [a.status_code for a in answers] == [404, 404, 429] and other_key.status_code == 404
+    assert answers[2].headers["retry-after"] == "2" and answers[2].headers["content-type"] == PROBLEM
 
 
 def test_the_access_log_never_carries_the_looked_up_values(client: httpx.Client) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -19,16 +19,27 @@ def test_generate_writes_the_sources_and_the_truth(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "users.csv").is_file() and (tmp_path / "out" / "truth" / "records.csv").is_file()
 
 
-def test_keys_prints_a_key_and_a_settings_entry_that_loads() -> None:
-    result = runner.invoke(app, ["keys", "customers:read", "pii:read"])
-    assert result.exit_code == 0, result.output
-    key, entry = result.stdout.strip().splitlines()
+def test_keys_are_created_listed_and_revoked_and_only_their_digest_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("C360_HOME", str(tmp_path / "c360"))
+    created = runner.invoke(app, ["keys", "create", "profile:read", "pii:read", "--name", "dashboard"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip()
     assert key.startswith("c360_") and len(key) > 40
-    assert json.loads(entry.split("=", 1)[1].strip("'")) == {key: ["customers:read", "pii:read"]}
+    store = (tmp_path / "c360" / "store.db").read_bytes()
+    assert key.encode() not in store and hashlib.sha256(key.encode()).hexdigest().encode() in store
+    listed = runner.invoke(app, ["keys", "list"], env={"COLUMNS": "200"})
+    assert "dashboard" in listed.output and "profile:read pii:read" in listed.output and key not in listed.output
+    assert runner.invoke(app, ["keys", "revoke", "1"]).exit_code == 0
+    assert "dashboard" not in runner.invoke(app, ["keys", "list"], env={"COLUMNS": "200"}).output
+    assert "dashboard" in runner.invoke(app, ["keys", "list", "--all"], env={"COLUMNS": "200"}).output
+    assert runner.invoke(app, ["keys", "revoke", "7"]).exit_code == 2
 
 
-def test_unknown_scopes_are_refused() -> None:
-    assert runner.invoke(app, ["keys", "everything"]).exit_code != 0
+def test_unknown_scopes_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("C360_HOME", str(tmp_path / "c360"))
+    assert runner.invoke(app, ["keys", "create", "everything"]).exit_code != 0
 
 
 @pytest.mark.parametrize("command", [["schema", "docs", "--check"], ["openapi", "--check"]])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Scope, load_settings
+from core.config import load_settings
 from core.errors import ConfigurationError
 
 
@@ -21,11 +21,11 @@ def test_defaults_put_catalog_warehouse_and_store_under_home(tmp_path: Path) -> 
 def test_nested_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("C360_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     monkeypatch.setenv("C360_CATALOG__URI", "https://catalog.example/api")
-    monkeypatch.setenv("C360_API_KEYS", '{"0123456789abcdef0123": ["customers:read", "pii:read"]}')
+    monkeypatch.setenv("C360_API__RATE_LIMIT_PER_SECOND", "12.5")
     settings = load_settings()
     assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
     assert settings.catalog.uri == "https://catalog.example/api"
-    assert settings.api_keys == {"0123456789abcdef0123": [Scope.CUSTOMERS_READ, Scope.PII_READ]}
+    assert settings.api.rate_limit_per_second == 12.5
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,8 @@ def test_nested_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) 
         ("C360_API__PORT", "70000"),
         ("C360_LOG_LEVEL", "chatty"),
         ("C360_IDENTITY__DEFAULT_REGION", "USA"),
+        ("C360_API__RATE_LIMIT_BURST", "0"),
+        ("C360_API__RATE_LIMIT_PER_SECOND", "-1"),
     ],
 )
 def test_invalid_settings_fail_naming_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
@@ -44,23 +46,9 @@ def test_invalid_settings_fail_naming_the_variable(monkeypatch: pytest.MonkeyPat
         load_settings()
 
 
-def test_a_bad_api_key_entry_never_echoes_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    secret = "s3cret-key-that-must-not-leak"
-    monkeypatch.setenv("C360_API_KEYS", f'{{"{secret}": ["no-such-scope"]}}')
-    with pytest.raises(ConfigurationError) as error:
-        load_settings()
-    assert "C360_API_KEYS" in str(error.value) and secret not in str(error.value)
-
-
-def test_short_api_keys_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("C360_API_KEYS", '{"short": ["customers:read"]}')
-    with pytest.raises(ConfigurationError, match="shorter than 16"):
-        load_settings()
-
-
 def test_malformed_json_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("C360_API_KEYS", "{not json")
-    with pytest.raises(ConfigurationError, match="C360_API_KEYS|api_keys"):
+    monkeypatch.setenv("C360_IDENTITY__PER_CUSTOMER_LIMITS", "{not json")
+    with pytest.raises(ConfigurationError, match="PER_CUSTOMER_LIMITS|per_customer_limits"):
         load_settings()
 
 

@@ -1,0 +1,42 @@
+"""Request ids: every response carries `X-Request-ID`, and every log line of the request names it.
+
+A pure ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request). A caller's own id
+is kept when it is a plain token, so a request can be followed across services; otherwise one is made.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.logging import request_id_var
+
+HEADER = b"x-request-id"
+_PLAIN_TOKEN = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestIdMiddleware:
+    """Adopt or make the request id, expose it to logging, and echo it on the response."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(HEADER, b"")
+        request_id = given if _PLAIN_TOKEN.fullmatch(given) else uuid.uuid4().hex.encode()
+        token = request_id_var.set(request_id.decode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (HEADER, request_id)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
