@@ -11,7 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import C360Error, CommitConflictError, ConfigurationError, InvalidInputError, NotFoundError
+from core.errors import (
+    C360Error,
+    CommitConflictError,
+    ConfigurationError,
+    CustomerMovedError,
+    InvalidInputError,
+    NotFoundError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +31,10 @@ _STATUS_BY_ERROR: tuple[tuple[type[C360Error], int], ...] = (
 )
 
 
-def problem(
-    status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """A problem-details response."""
-    body = {"type": "about:blank", "title": title or HTTPStatus(status).phrase, "status": status, "detail": detail}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+def problem(status: int, detail: str, *, headers: dict[str, str] | None = None, **extensions: object) -> JSONResponse:
+    """A problem-details response; `extensions` become extra members (RFC 9457 section 3.2)."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    return JSONResponse({**body, **extensions}, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemPublic"}
@@ -46,7 +51,7 @@ def document_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-                if status.startswith(("4", "5")) and schema.get("$ref") in _ERROR_SCHEMAS:
+                if status.startswith(("3", "4", "5")) and schema.get("$ref") in _ERROR_SCHEMAS:
                     response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
@@ -62,6 +67,16 @@ def status_for(error: C360Error) -> int:
     return 500
 
 
+def moved(request: Request, exc: CustomerMovedError) -> JSONResponse:
+    """308 to the same resource of the one customer a merged id became; 300 listing a split id's customers."""
+    path = request.url.path
+    locations = [path.replace(f"/{exc.customer_id}", f"/{new}", 1) for new in exc.current_ids]
+    if len(locations) == 1:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return problem(308, str(exc), headers={"Location": locations[0] + query})
+    return problem(300, str(exc), candidates=exc.current_ids, locations=locations)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
 
@@ -72,11 +87,15 @@ def install(app: FastAPI) -> None:
             logger.error("request failed: %s", type(exc).__name__)
         return problem(status, str(exc) if status < 500 else "internal error")
 
+    @app.exception_handler(CustomerMovedError)
+    async def customer_moved(request: Request, exc: CustomerMovedError) -> JSONResponse:
+        return moved(request, exc)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-        return problem(422, detail)
+        fields = [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]
+        return problem(422, "; ".join(f"{f['field']}: {f['message']}" for f in fields), errors=fields)

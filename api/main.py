@@ -13,7 +13,7 @@ from api import errors
 from api.auth import KeyRing, RateLimiter
 from api.deps import LakeHandle
 from api.middleware import RequestIdMiddleware
-from api.routes import customers, health
+from api.routes import customers, health, identity, inventory
 from core.config import Settings
 from core.db import make_engine
 from core.logging import protect_access_log
@@ -49,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(customers.router)
+    app.include_router(identity.router)
+    app.include_router(inventory.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

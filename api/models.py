@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.masking import mask
-from schema.store import CustomerIdentifier, CustomerOrder, CustomerProfile
+from schema.store import CustomerEvent, CustomerIdentifier, CustomerOrder, CustomerProfile, CustomerVersion
 
+TRACKED_ATTRIBUTES = ("email", "phone", "first_name", "last_name", "loyalty_id")
 MASKED_KINDS = frozenset({"email", "phone", "loyalty_id", "device_id", "marketplace_buyer_id"})
 
 PROFILE_EXAMPLE: dict[str, Any] = {
@@ -43,6 +45,10 @@ PROFILE_EXAMPLE: dict[str, Any] = {
             "pos": {"order_count": 1, "value": "99.90"},
             "marketplace": {"order_count": 1, "value": "37.40"},
         },
+        "platforms": {
+            "amazon": {"order_count": 1, "value": "37.40"},
+            "shopsphere": {"order_count": 2, "value": "145.00"},
+        },
         "event_count": 42,
         "last_event_ts": "2026-10-30T18:22:05Z",
     },
@@ -59,6 +65,24 @@ PROFILE_EXAMPLE: dict[str, Any] = {
             "order_ts": "2026-10-29T17:40:00Z",
         }
     ],
+    "recent_events": [
+        {
+            "event_id": "4f152efa-1044-48ad-f68a-39bd4223d538",
+            "event_type": "add_to_cart",
+            "event_ts": "2026-10-30T18:22:05Z",
+            "session_id": "s-81f0",
+            "device_id": "dev-b7ba550a0f4a",
+            "product_id": "P-1042",
+            "order_id": None,
+            "page_url": "/p/P-1042",
+        }
+    ],
+    "household": [{"customer_id": "C-77b0e1d2c3f4", "kind": "email", "value": "thedoes@example.com"}],
+    "risk": {
+        "score": 12,
+        "reasons": [{"code": "ORDER_VELOCITY_24H", "contribution": 12.0, "detail": "3 orders in 24 h"}],
+        "scored_at": "2026-10-31T23:00:00Z",
+    },
     "build_id": "20261031T230000-1a2b3c4d",
 }
 
@@ -94,6 +118,81 @@ class OrderPublic(BaseModel):
         return cls(**order.model_dump(exclude={"customer_id", "total_cents"}), total_amount=_money(order.total_cents))
 
 
+class EventPublic(BaseModel):
+    """A behavioural event (device masked without `pii:read`)."""
+
+    event_id: str
+    event_type: str
+    event_ts: datetime
+    session_id: str | None
+    device_id: str | None
+    product_id: str | None
+    order_id: int | None
+    page_url: str | None
+
+    @classmethod
+    def from_store(cls, event: CustomerEvent, *, unmasked: bool) -> EventPublic:
+        """From a serving row."""
+        fields = event.model_dump(exclude={"customer_id"})
+        if not unmasked:
+            fields["device_id"] = mask(event.device_id)
+        return cls(**fields)
+
+
+class OrdersPage(BaseModel):
+    """A page of orders, newest first."""
+
+    data: list[OrderPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class EventsPage(BaseModel):
+    """A page of events, newest first."""
+
+    data: list[EventPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class VersionPublic(BaseModel):
+    """One SCD Type 2 version of an account: its tracked attributes while they held."""
+
+    user_id: int
+    valid_from: datetime
+    valid_to: datetime | None = Field(description="when the next version opened; null while current")
+    email: str | None
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+    loyalty_id: str | None
+
+    @classmethod
+    def from_store(cls, version: CustomerVersion, *, unmasked: bool) -> VersionPublic:
+        """From a serving row, personal values masked unless `unmasked`."""
+        fields = version.model_dump(exclude={"id", "customer_id"})
+        if not unmasked:
+            fields |= {name: mask(fields[name]) for name in TRACKED_ATTRIBUTES}
+        return cls(**fields)
+
+
+class HistoryPublic(BaseModel):
+    """A customer's account history and, with `as_of`, the account attributes that held then."""
+
+    customer_id: str
+    as_of: datetime | None
+    as_of_version: VersionPublic | None = Field(
+        description="the account version in force at as_of (the most recently changed account's)"
+    )
+    versions: list[VersionPublic]
+
+
+class HouseholdLink(BaseModel):
+    """Another customer sharing a family e-mail or phone: linked as a household, not merged."""
+
+    customer_id: str
+    kind: str
+    value: str
+
+
 class ChannelMetrics(BaseModel):
     """Orders and value in one channel."""
 
@@ -110,11 +209,12 @@ class MetricsPublic(BaseModel):
     first_order_ts: datetime | None
     last_order_ts: datetime | None
     channels: dict[str, ChannelMetrics]
+    platforms: dict[str, ChannelMetrics] = Field(description="shopsphere (web and tills), amazon, ebay, walmart")
     event_count: int
     last_event_ts: datetime | None
 
     @classmethod
-    def from_store(cls, profile: CustomerProfile) -> MetricsPublic:
+    def from_store(cls, profile: CustomerProfile, platforms: dict[str, tuple[int, int]]) -> MetricsPublic:
         """From a serving row."""
         channels = {
             channel: ChannelMetrics(
@@ -131,9 +231,26 @@ class MetricsPublic(BaseModel):
             first_order_ts=profile.first_order_ts,
             last_order_ts=profile.last_order_ts,
             channels=channels,
+            platforms={p: ChannelMetrics(order_count=n, value=_money(v)) for p, (n, v) in sorted(platforms.items())},
             event_count=profile.event_count,
             last_event_ts=profile.last_event_ts,
         )
+
+
+class RiskReason(BaseModel):
+    """One reason behind a risk score and the points it added."""
+
+    code: str
+    contribution: float
+    detail: str = ""
+
+
+class RiskSummary(BaseModel):
+    """A customer's latest risk score (0-100) with its top reasons."""
+
+    score: int = Field(ge=0, le=100)
+    reasons: list[RiskReason]
+    scored_at: datetime
 
 
 class AttributeLineage(BaseModel):
@@ -167,17 +284,13 @@ class CustomerPublic(BaseModel):
     identifiers: list[IdentifierPublic]
     metrics: MetricsPublic
     recent_orders: list[OrderPublic]
+    recent_events: list[EventPublic]
+    household: list[HouseholdLink] = Field(description="customers sharing a family e-mail or phone")
+    risk: RiskSummary | None = Field(description="the latest risk score and its top reasons (risk:read only)")
     build_id: str
 
     @classmethod
-    def from_store(
-        cls,
-        profile: CustomerProfile,
-        identifiers: list[CustomerIdentifier],
-        orders: list[CustomerOrder],
-        *,
-        unmasked: bool,
-    ) -> CustomerPublic:
+    def from_store(cls, profile: CustomerProfile, parts: ProfileParts, *, unmasked: bool) -> CustomerPublic:
         """Assemble a profile from serving rows, masking personal values unless `unmasked`."""
         personal = {
             "first_name": profile.first_name,
@@ -207,12 +320,30 @@ class CustomerPublic(BaseModel):
                     value=i.value if unmasked or i.kind not in MASKED_KINDS else mask(i.value) or "",
                     rule=i.rule,
                 )
-                for i in identifiers
+                for i in parts.identifiers
             ],
-            metrics=MetricsPublic.from_store(profile),
-            recent_orders=[OrderPublic.from_store(o) for o in orders],
+            metrics=MetricsPublic.from_store(profile, parts.platforms),
+            recent_orders=[OrderPublic.from_store(o) for o in parts.orders],
+            recent_events=[EventPublic.from_store(e, unmasked=unmasked) for e in parts.events],
+            household=[
+                HouseholdLink(customer_id=other, kind=kind, value=value if unmasked else mask(value) or "")
+                for other, kind, value in parts.household
+            ],
+            risk=parts.risk,
             build_id=profile.build_id,
         )
+
+
+@dataclass
+class ProfileParts:
+    """What a profile shows besides the profile row, read from the serving store."""
+
+    identifiers: list[CustomerIdentifier]
+    orders: list[CustomerOrder]
+    events: list[CustomerEvent]
+    platforms: dict[str, tuple[int, int]]
+    household: list[tuple[str, str, str]]
+    risk: RiskSummary | None = None
 
 
 class CustomersPublic(BaseModel):
@@ -222,13 +353,23 @@ class CustomersPublic(BaseModel):
     count: int
 
 
+class FieldProblem(BaseModel):
+    """What is wrong with one parameter or body field."""
+
+    field: str = Field(examples=["query.since"])
+    message: str
+
+
 class ProblemPublic(BaseModel):
-    """An error, as RFC 9457 problem details."""
+    """An error, as RFC 9457 problem details (a 422 adds its fields, a split customer id its current ids)."""
 
     type: str = "about:blank"
     title: str
     status: int
     detail: str
+    candidates: list[str] | None = Field(None, description="300 only: the customers a split id's records are in")
+    locations: list[str] | None = Field(None, description="300 only: the same resource of each candidate")
+    errors: list[FieldProblem] | None = Field(None, description="422 on bad parameters: one entry per field")
 
 
 class HealthPublic(BaseModel):
@@ -236,3 +377,13 @@ class HealthPublic(BaseModel):
 
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+def error_responses(scope: str) -> dict[int | str, dict[str, Any]]:
+    """The error responses every authenticated operation documents, for an operation needing `scope`."""
+    return {
+        401: {"model": ProblemPublic, "description": "missing, unknown or revoked API key"},
+        403: {"model": ProblemPublic, "description": f"the key lacks the {scope} scope"},
+        422: {"model": ProblemPublic, "description": "invalid input"},
+        429: {"model": ProblemPublic, "description": "rate limit exceeded; see Retry-After"},
+    }

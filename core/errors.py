@@ -23,6 +23,19 @@ class NoSuchCustomerError(NotFoundError):
     """Raised when no golden customer has the requested id or identifier."""
 
 
+class CustomerMovedError(C360Error):
+    """Raised when a customer id of an earlier build now names other customers (merged or split).
+
+    `current_ids` holds one id after a merge and several after a split.
+    """
+
+    def __init__(self, customer_id: str, current_ids: list[str]):
+        change = "merged into" if len(current_ids) == 1 else "split into"
+        super().__init__(f"customer {customer_id} was {change} {', '.join(current_ids)}")
+        self.customer_id = customer_id
+        self.current_ids = current_ids
+
+
 class NoSuchTableError(NotFoundError):
     """Raised when a lakehouse table has not been created yet (run `c360 run` or `c360 init`)."""
 

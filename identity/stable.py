@@ -65,7 +65,25 @@ def _changes(overlaps: pl.DataFrame, final: dict[str, str]) -> pl.DataFrame:
 
 
 def redirects(changes: pl.DataFrame, current_ids: set[str]) -> dict[str, list[str]]:
-    """Old ids that no longer name a customer, each with the customer(s) its records are in now."""
-    gone = changes.filter(~pl.col("old_customer_id").is_in(list(current_ids)))
-    grouped = gone.group_by("old_customer_id").agg(pl.col("new_customer_id").unique().sort())
-    return dict(grouped.iter_rows())
+    """Old ids that no longer name a customer, each with the current customer(s) its records are in.
+
+    `changes` may span many builds: a chain (C-1 merged into C-2, later split into C-3 and C-4) is
+    followed to the ids that exist now.
+    """
+    moves: dict[str, set[str]] = {}
+    for old, new in changes.select("old_customer_id", "new_customer_id").iter_rows():
+        moves.setdefault(old, set()).add(new)
+    resolved: dict[str, list[str]] = {}
+    for old in moves.keys() - current_ids:
+        # 1. walk the moves from the old id; 2. keep the current ids reached (cycles stop at seen ids)
+        seen, frontier, reached = {old}, [old], set()
+        while frontier:
+            for new in moves.get(frontier.pop(), ()):
+                if new in current_ids:
+                    reached.add(new)
+                elif new not in seen:
+                    seen.add(new)
+                    frontier.append(new)
+        if reached:
+            resolved[old] = sorted(reached)
+    return resolved

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import polars as pl
 from sqlalchemy import Engine
+from sqlmodel import SQLModel
 
 from identity.normalize import IDENTIFIER_KINDS
 from lakehouse import write
@@ -16,15 +17,47 @@ from lakehouse.lake import Lake
 from lakehouse.query import read_polars
 from lakehouse.snapshots import last_property
 from profiles.metrics import attribute_events, customer_metrics, customer_orders, item_counts
-from profiles.projection import order_rows, profile_rows, project, served_build
+from profiles.projection import (
+    edge_rows,
+    event_rows,
+    order_rows,
+    profile_rows,
+    project,
+    redirect_rows,
+    served_build,
+    version_rows,
+)
 from schema import lake as tables
 from schema.lake import PROP_BUILD_ID, PROP_INPUTS
+from schema.store import (
+    CustomerEvent,
+    CustomerIdentifier,
+    CustomerOrder,
+    CustomerProfile,
+    CustomerRedirect,
+    CustomerVersion,
+    EvidenceEdge,
+    ServingBuild,
+    StockLevel,
+)
 
 logger = logging.getLogger(__name__)
 
 ORDER_COLUMNS = ("order_id", "source", "platform", "status", "currency", "total_amount", "store_id", "order_ts")
 # The conformed tables a gold build reads; when none changed, the build would come out the same.
-GOLD_INPUTS = (tables.USERS, tables.ORDERS, tables.ORDER_ITEMS, tables.EVENTS, tables.STORES)  # stores: till country
+# stores: till country; inventory snapshots: served for stock lookups
+GOLD_INPUTS = (
+    tables.USERS,
+    tables.ORDERS,
+    tables.ORDER_ITEMS,
+    tables.EVENTS,
+    tables.STORES,
+    tables.INVENTORY_SNAPSHOTS,
+)
+EVENT_COLUMNS = ("event_id", "event_type", "event_ts", "user_id", "device_id", "session_id", "product_id", "order_id",
+                 "page_url")  # fmt: skip
+VERSION_COLUMNS = ("user_id", "valid_from", "valid_to", "email", "phone", "first_name", "last_name", "loyalty_id")
+STOCK_COLUMNS = ("product_id", "store_id", "snapshot_ts", "on_hand", "reserved", "available")
 GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.CUSTOMER_METRICS)
 
 
@@ -70,7 +103,7 @@ def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime, in
     links = read_polars(lake.table(tables.IDENTITY_LINKS))
     orders = read_polars(lake.table(tables.ORDERS), row_filter="is_deleted == false", columns=ORDER_COLUMNS)
     orders = orders.join(item_counts(read_polars(lake.table(tables.ORDER_ITEMS))), on="order_id", how="left")
-    events = read_polars(lake.table(tables.EVENTS), columns=("event_id", "user_id", "device_id", "event_ts"))
+    events = read_polars(lake.table(tables.EVENTS), columns=EVENT_COLUMNS)
     record_links = links.filter(pl.col("link_type") == "record")
     identifier_links = links.filter(pl.col("link_type") == "identifier")
     attributed_orders = customer_orders(orders, record_links)
@@ -78,16 +111,23 @@ def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime, in
     metrics = customer_metrics(customers["customer_id"], attributed_orders, attributed_events, build_id=build_id)
     props = {PROP_BUILD_ID: build_id, PROP_INPUTS: inputs}
     write.replace_all(lake.table(tables.CUSTOMER_METRICS), metrics.to_arrow(), properties=props)
-    project(
-        engine,
-        build_id=build_id,
-        now=now,
-        profiles=profile_rows(customers, metrics),
-        identifiers=identifier_links.filter(pl.col("kind").is_in(IDENTIFIER_KINDS)).select(
+    rows: dict[type[SQLModel], pl.DataFrame] = {
+        CustomerProfile: profile_rows(customers, metrics),
+        CustomerIdentifier: identifier_links.filter(pl.col("kind").is_in(IDENTIFIER_KINDS)).select(
             "kind", "value", "customer_id", "rule"
         ),
-        orders=order_rows(attributed_orders),
-    )
+        CustomerOrder: order_rows(attributed_orders),
+        CustomerEvent: event_rows(attributed_events),
+        CustomerVersion: version_rows(read_polars(lake.table(tables.USERS), columns=VERSION_COLUMNS), record_links),
+        EvidenceEdge: edge_rows(read_polars(lake.table(tables.IDENTITY_EVIDENCE))),
+        StockLevel: read_polars(lake.table(tables.INVENTORY_SNAPSHOTS), columns=STOCK_COLUMNS),
+        CustomerRedirect: redirect_rows(read_polars(lake.table(tables.CUSTOMER_ID_CHANGES)), customers["customer_id"]),
+    }
+    build = ServingBuild(
+        build_id=build_id, created_at=now, customers=len(customers), identifiers=len(rows[CustomerIdentifier]),
+        orders=len(attributed_orders),
+    )  # fmt: skip
+    project(engine, build, rows)
     report = ProfilesReport(build_id, len(customers), len(attributed_orders), len(attributed_events))
     logger.info("profiles build %s: %s", build_id, report)
     return report

@@ -6,17 +6,37 @@ scans Iceberg.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
 
 import polars as pl
 from sqlalchemy import Engine, delete, insert
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
+from identity.stable import redirects
 from profiles.metrics import cents
-from schema.store import CustomerIdentifier, CustomerOrder, CustomerProfile, ServingBuild
+from schema.store import (
+    CustomerEvent,
+    CustomerIdentifier,
+    CustomerOrder,
+    CustomerProfile,
+    CustomerRedirect,
+    CustomerVersion,
+    EvidenceEdge,
+    ServingBuild,
+    StockLevel,
+)
 
+SERVING_MODELS: tuple[type[SQLModel], ...] = (
+    CustomerProfile, CustomerIdentifier, CustomerOrder, CustomerEvent, CustomerVersion, EvidenceEdge, StockLevel,
+    CustomerRedirect,
+)  # fmt: skip
+GRAPH_EDGES = ("record", "identifier", "match", "must_link")
 _PROFILE_COLUMNS = list(CustomerProfile.model_fields)
 _ORDER_COLUMNS = list(CustomerOrder.model_fields)
+_EVENT_COLUMNS = list(CustomerEvent.model_fields)
+_VERSION_COLUMNS = [c for c in CustomerVersion.model_fields if c != "id"]
+EDGE_SCHEMA = {c: pl.Float64 if c == "probability" else pl.String for c in EvidenceEdge.model_fields if c != "id"}
+_REDIRECT_COLUMNS = list(CustomerRedirect.model_fields)
 _CHUNK = 5_000
 
 
@@ -34,31 +54,51 @@ def order_rows(orders: pl.DataFrame) -> pl.DataFrame:
     return orders.with_columns(cents("total_amount").fill_null(0).alias("total_cents")).select(_ORDER_COLUMNS)
 
 
+def event_rows(events: pl.DataFrame) -> pl.DataFrame:
+    """Serving events from attributed conformed events."""
+    return events.select(_EVENT_COLUMNS)
+
+
+def version_rows(users: pl.DataFrame, record_links: pl.DataFrame) -> pl.DataFrame:
+    """Every SCD2 version of each account, with the customer the account belongs to."""
+    accounts = record_links.filter(pl.col("kind") == "users").select(
+        pl.col("value").cast(pl.Int64).alias("user_id"), "customer_id"
+    )
+    return users.join(accounts, on="user_id", how="inner").select(_VERSION_COLUMNS)
+
+
+def edge_rows(evidence: pl.DataFrame) -> pl.DataFrame:
+    """The graph edges of each customer (what explanations need; cuts and set-asides stay in the lake)."""
+    kept = evidence.filter(pl.col("customer_id").is_not_null() & pl.col("edge").is_in(GRAPH_EDGES))
+    return kept.select(list(EDGE_SCHEMA))
+
+
+def redirect_rows(changes: pl.DataFrame, current_ids: pl.Series) -> pl.DataFrame:
+    """Old ids with the current customer(s) holding their records: merged into one, or split across several."""
+    targets = redirects(changes, set(current_ids.to_list()))
+    rows = [(old, new, "merged" if len(news) == 1 else "split") for old, news in targets.items() for new in news]
+    frame = pl.DataFrame(
+        rows, schema=dict.fromkeys(("old_customer_id", "new_customer_id", "change"), pl.String), orient="row"
+    )
+    moved = changes.group_by("old_customer_id", "new_customer_id").agg(pl.col("records").sum())
+    joined = frame.join(moved, on=["old_customer_id", "new_customer_id"], how="left")
+    return joined.with_columns(pl.col("records").fill_null(0)).select(_REDIRECT_COLUMNS)
+
+
 def served_build(engine: Engine) -> str | None:
     """The build the serving tables hold (the projection keeps only that one), or None before the first."""
     with Session(engine) as session:
         return session.exec(select(ServingBuild.build_id)).first()
 
 
-def project(
-    engine: Engine,
-    *,
-    build_id: str,
-    now: datetime,
-    profiles: pl.DataFrame,
-    identifiers: pl.DataFrame,
-    orders: pl.DataFrame,
-) -> ServingBuild:
-    """Replace the serving tables with one build, atomically."""
-    build = ServingBuild(
-        build_id=build_id, created_at=now, customers=len(profiles), identifiers=len(identifiers), orders=len(orders)
-    )
+def project(engine: Engine, build: ServingBuild, rows: Mapping[type[SQLModel], pl.DataFrame]) -> ServingBuild:
+    """Replace every serving table with one build's rows, atomically (readers see the old or the new whole)."""
     with Session(engine) as session, session.begin():
-        for model in (CustomerOrder, CustomerIdentifier, CustomerProfile, ServingBuild):
+        for model in SERVING_MODELS:
             session.execute(delete(model))
-        for model, frame in ((CustomerProfile, profiles), (CustomerIdentifier, identifiers), (CustomerOrder, orders)):
-            rows = frame.to_dicts()
-            for start in range(0, len(rows), _CHUNK):
-                session.execute(insert(model), rows[start : start + _CHUNK])
+        session.execute(delete(ServingBuild))
+        for model, frame in rows.items():
+            for batch in frame.iter_slices(_CHUNK):
+                session.execute(insert(model), batch.to_dicts())
         session.add(build)
     return build

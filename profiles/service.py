@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from datetime import datetime
+from typing import TypeVar
 
-from core.errors import InvalidInputError, NoSuchCustomerError
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from core.errors import CustomerMovedError, InvalidInputError, NoSuchCustomerError
 from identity.normalize import IdentifierKind, normalize_identifier
-from schema.store import CustomerIdentifier, CustomerOrder, CustomerProfile
+from schema.store import (
+    CustomerEvent,
+    CustomerIdentifier,
+    CustomerOrder,
+    CustomerProfile,
+    CustomerRedirect,
+    CustomerVersion,
+    EvidenceEdge,
+)
+
+Keyset = tuple[datetime, str]  # (time, id) of the last row a page held
+HOUSEHOLD_RULE = "household_"
 
 
 def get(session: Session, *, customer_id: str) -> CustomerProfile:
-    """The profile of one customer; NoSuchCustomerError if the id is unknown."""
+    """The profile of one customer.
+
+    Raises CustomerMovedError for an id an earlier build merged or split away, NoSuchCustomerError
+    for an id never seen.
+    """
     profile = session.get(CustomerProfile, customer_id)
-    if profile is None:
-        raise NoSuchCustomerError(f"no customer {customer_id}")
-    return profile
+    if profile is not None:
+        return profile
+    moved = select(CustomerRedirect.new_customer_id).where(CustomerRedirect.old_customer_id == customer_id)
+    if current := sorted(session.exec(moved)):
+        raise CustomerMovedError(customer_id, current)
+    raise NoSuchCustomerError(f"no customer {customer_id}")
 
 
 def list_by_identifier(
@@ -68,3 +92,120 @@ def list_recent_orders(session: Session, *, customer_id: str, limit: int = 10) -
         .limit(limit)
     )
     return list(session.exec(statement))
+
+
+Row = TypeVar("Row", CustomerOrder, CustomerEvent)
+
+
+def _page(
+    statement: SelectOfScalar[Row],
+    at: Mapped[datetime],
+    key: Mapped[str],
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    after: Keyset | None,
+    limit: int,
+) -> SelectOfScalar[Row]:
+    """Newest first by (time, id), in [since, until), from after the keyset `after` on (keyset paging)."""
+    if since is not None:
+        statement = statement.where(at >= since)
+    if until is not None:
+        statement = statement.where(at < until)
+    if after is not None:
+        statement = statement.where(or_(at < after[0], and_(at == after[0], key < after[1])))
+    return statement.order_by(at.desc(), key.desc()).limit(limit)
+
+
+def list_orders(
+    session: Session,
+    *,
+    customer_id: str,
+    source: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: Keyset | None = None,
+    limit: int = 50,
+) -> list[CustomerOrder]:
+    """A page of the customer's orders, newest first, optionally of one channel and time range."""
+    statement = select(CustomerOrder).where(CustomerOrder.customer_id == customer_id)
+    if source is not None:
+        statement = statement.where(CustomerOrder.source == source)
+    at, key = col(CustomerOrder.order_ts), col(CustomerOrder.order_id)
+    return list(session.exec(_page(statement, at, key, since=since, until=until, after=after, limit=limit)))
+
+
+def list_events(
+    session: Session,
+    *,
+    customer_id: str,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: Keyset | None = None,
+    limit: int = 50,
+) -> list[CustomerEvent]:
+    """A page of the customer's events, newest first, optionally of one type and time range."""
+    statement = select(CustomerEvent).where(CustomerEvent.customer_id == customer_id)
+    if event_type is not None:
+        statement = statement.where(CustomerEvent.event_type == event_type)
+    at, key = col(CustomerEvent.event_ts), col(CustomerEvent.event_id)
+    return list(session.exec(_page(statement, at, key, since=since, until=until, after=after, limit=limit)))
+
+
+def platform_metrics(session: Session, *, customer_id: str) -> dict[str, tuple[int, int]]:
+    """Orders and value in cents per platform (shopsphere, amazon, ebay, walmart) of the customer."""
+    statement = (
+        select(CustomerOrder.platform, func.count(), func.sum(CustomerOrder.total_cents))
+        .where(CustomerOrder.customer_id == customer_id)
+        .group_by(col(CustomerOrder.platform))
+    )
+    return {platform: (count, int(total or 0)) for platform, count, total in session.exec(statement)}
+
+
+def list_household(session: Session, *, customer_id: str) -> list[tuple[str, str, str]]:
+    """(other customer, kind, shared value) for each family identifier the customer shares."""
+    mine = (
+        select(CustomerIdentifier.kind, CustomerIdentifier.value)
+        .where(CustomerIdentifier.customer_id == customer_id, col(CustomerIdentifier.rule).startswith(HOUSEHOLD_RULE))
+        .subquery()
+    )
+    statement = (
+        select(CustomerIdentifier.customer_id, CustomerIdentifier.kind, CustomerIdentifier.value)
+        .join(mine, and_(mine.c.kind == CustomerIdentifier.kind, mine.c.value == CustomerIdentifier.value))
+        .where(CustomerIdentifier.customer_id != customer_id)
+        .order_by(col(CustomerIdentifier.customer_id), col(CustomerIdentifier.kind))
+    )
+    return [(other, kind, value) for other, kind, value in session.exec(statement)]
+
+
+def list_versions(session: Session, *, customer_id: str) -> list[CustomerVersion]:
+    """Every SCD2 version of the customer's accounts, oldest first."""
+    statement = (
+        select(CustomerVersion)
+        .where(CustomerVersion.customer_id == customer_id)
+        .order_by(col(CustomerVersion.valid_from), col(CustomerVersion.user_id))
+    )
+    return list(session.exec(statement))
+
+
+def list_graph_edges(session: Session, *, customer_id: str) -> list[EvidenceEdge]:
+    """The identity graph edges of the customer, as the last build left them."""
+    statement = select(EvidenceEdge).where(EvidenceEdge.customer_id == customer_id).order_by(col(EvidenceEdge.id))
+    return list(session.exec(statement))
+
+
+def customer_of_node(session: Session, *, record_id: str | None, kind: str | None, value: str | None) -> str:
+    """The customer whose graph holds a record (by id) or an identifier (by kind and value)."""
+    if record_id is not None:
+        found = select(EvidenceEdge.customer_id).where(
+            EvidenceEdge.edge == "record", EvidenceEdge.record_id == record_id
+        )
+    else:
+        found = select(EvidenceEdge.customer_id).where(
+            EvidenceEdge.edge == "identifier", EvidenceEdge.target_kind == kind, EvidenceEdge.target_value == value
+        )
+    customer_id = session.exec(found.limit(1)).first()
+    if customer_id is None:
+        raise NoSuchCustomerError("it belongs to no customer of the last build")
+    return customer_id

@@ -175,3 +175,103 @@ class ApiKey(ApiKeyBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key_hash: str = Field(max_length=64, unique=True, description="hex SHA-256 of the key")
+
+
+class CustomerRedirectBase(SQLModel):
+    """Where an id of an earlier build went: the current customer(s) holding its records."""
+
+    old_customer_id: str = Field(max_length=32, primary_key=True)
+    new_customer_id: str = Field(max_length=32, primary_key=True)
+    change: str = Field(max_length=16, description="merged or split")
+    records: int = Field(default=0, sa_type=BigInteger, description="how many of its records are there now")
+
+
+class CustomerRedirect(CustomerRedirectBase, table=True):
+    """Old customer ids resolved to current ones (chains of merges and splits followed to the end)."""
+
+    __tablename__ = "serving_customer_redirects"
+
+
+class CustomerEventBase(SQLModel):
+    """A behavioural event as the profile shows it."""
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(max_length=32)
+    event_type: str = Field(max_length=32)
+    event_ts: datetime = Field(sa_type=UTCDateTime)
+    session_id: str | None = Field(default=None, max_length=64)
+    device_id: str | None = Field(default=None, max_length=128)
+    product_id: str | None = Field(default=None, max_length=64)
+    order_id: int | None = Field(default=None, sa_type=BigInteger)
+    page_url: str | None = None
+
+
+class CustomerEvent(CustomerEventBase, table=True):
+    """Serving rows of every event attributed to a customer."""
+
+    __tablename__ = "serving_events"
+    __table_args__ = (Index("ix_serving_events_customer_ts", "customer_id", "event_ts"),)
+
+
+class CustomerVersionBase(SQLModel):
+    """One SCD Type 2 version of an account of the customer."""
+
+    customer_id: str = Field(max_length=32)
+    user_id: int = Field(sa_type=BigInteger)
+    valid_from: datetime = Field(sa_type=UTCDateTime)
+    valid_to: datetime | None = _utc()
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    loyalty_id: str | None = None
+
+
+class CustomerVersion(CustomerVersionBase, table=True):
+    """Serving rows of the account history behind `/customers/{id}/history`."""
+
+    __tablename__ = "serving_customer_versions"
+    __table_args__ = (
+        UniqueConstraint("user_id", "valid_from", name="uq_serving_customer_versions_user_from"),
+        Index("ix_serving_customer_versions_customer", "customer_id", "valid_from"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class EvidenceEdgeBase(SQLModel):
+    """One edge of a customer's identity graph (a row of `gold.identity_evidence`)."""
+
+    customer_id: str = Field(max_length=32, index=True)
+    edge: str = Field(max_length=16, description="record, identifier, match or must_link")
+    record_id: str | None = Field(default=None, max_length=200)
+    target_kind: str | None = Field(default=None, max_length=32)
+    target_value: str | None = None
+    probability: float | None = None
+    evidence: str | None = None
+
+
+class EvidenceEdge(EvidenceEdgeBase, table=True):
+    """Serving rows of the identity graphs, for `/identity` and `/identity/why`."""
+
+    __tablename__ = "serving_identity_edges"
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class StockLevelBase(SQLModel):
+    """Stock of one product in one store at one snapshot."""
+
+    product_id: str = Field(max_length=64, primary_key=True)
+    store_id: str = Field(max_length=32, primary_key=True)
+    snapshot_ts: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    on_hand: int | None = None
+    reserved: int | None = None
+    available: int | None = None
+
+
+class StockLevel(StockLevelBase, table=True):
+    """Serving rows of every inventory snapshot; the primary key serves "latest or as of" per product."""
+
+    __tablename__ = "serving_stock_levels"
+    __table_args__ = (Index("ix_serving_stock_levels_store_ts", "store_id", "snapshot_ts"),)

@@ -1,46 +1,78 @@
-"""Customer 360 profiles and lookup by identifier."""
+"""Customer 360 profiles, lookup by identifier, and each customer's orders and events."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from pydantic import AwareDatetime
+from sqlmodel import Session
 
 from api.deps import ProfileReader, SessionDep, SettingsDep
-from api.models import CustomerPublic, CustomersPublic, ProblemPublic
+from api.models import (
+    CustomerPublic,
+    CustomersPublic,
+    EventPublic,
+    EventsPage,
+    HistoryPublic,
+    OrderPublic,
+    OrdersPage,
+    ProblemPublic,
+    ProfileParts,
+    VersionPublic,
+    error_responses,
+)
+from api.pagination import Cursor, Limit, decode_keyset, encode
 from core.config import Scope
 from identity.normalize import IdentifierKind
 from profiles import service
-from schema.store import CustomerProfile
+from schema.store import CustomerProfile, CustomerVersion
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemPublic, "description": "missing or unknown API key"},
-    403: {"model": ProblemPublic, "description": "the key lacks the profile:read scope"},
-    422: {"model": ProblemPublic, "description": "invalid input"},
+ERRORS = error_responses("profile:read")
+ONE_CUSTOMER: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    300: {"model": ProblemPublic, "description": "the id was split: `candidates` lists the current ids"},
+    308: {"description": "the id was merged into another customer: follow Location"},
+    404: {"model": ProblemPublic, "description": "no such customer"},
 }
-RECENT_ORDERS = 10
+RECENT = 10
+CustomerId = Annotated[str, Path(max_length=32, examples=["C-3f9a0c21d4e5"])]
+Since = Annotated[AwareDatetime | None, Query(description="from this time on (inclusive), with a UTC offset")]
+Until = Annotated[AwareDatetime | None, Query(description="before this time (exclusive), with a UTC offset")]
 
 
-def _assemble(session: SessionDep, profile: CustomerProfile, *, unmasked: bool) -> CustomerPublic:
-    identifiers = service.list_identifiers(session, customer_id=profile.customer_id)
-    orders = service.list_recent_orders(session, customer_id=profile.customer_id, limit=RECENT_ORDERS)
-    return CustomerPublic.from_store(profile, identifiers, orders, unmasked=unmasked)
+def _assemble(session: Session, profile: CustomerProfile, *, unmasked: bool) -> CustomerPublic:
+    customer_id = profile.customer_id
+    parts = ProfileParts(
+        identifiers=service.list_identifiers(session, customer_id=customer_id),
+        orders=service.list_orders(session, customer_id=customer_id, limit=RECENT),
+        events=service.list_events(session, customer_id=customer_id, limit=RECENT),
+        platforms=service.platform_metrics(session, customer_id=customer_id),
+        household=service.list_household(session, customer_id=customer_id),
+    )
+    return CustomerPublic.from_store(profile, parts, unmasked=unmasked)
 
 
 @router.get(
     "/{customer_id}",
     response_model=CustomerPublic,
-    responses={**ERRORS, 404: {"model": ProblemPublic, "description": "no such customer"}},
+    responses={**ONE_CUSTOMER, 304: {"description": "unchanged since the ETag sent in If-None-Match"}},
 )
-def get_customer(
-    customer_id: Annotated[str, Path(max_length=32, examples=["C-3f9a0c21d4e5"])],
-    session: SessionDep,
-    caller: ProfileReader,
-) -> CustomerPublic:
-    """The Customer 360 profile: golden attributes with lineage, identifiers, metrics, recent orders."""
+def get_customer(customer_id: CustomerId, request: Request, session: SessionDep, caller: ProfileReader) -> Response:
+    """The Customer 360 profile: golden attributes with lineage, identifiers, metrics, recent orders and events.
+
+    Answers carry an ETag; send it back in If-None-Match to get 304 while the profile is unchanged.
+    """
     profile = service.get(session, customer_id=customer_id)
-    return _assemble(session, profile, unmasked=caller.can(Scope.PII_READ))
+    body = _assemble(session, profile, unmasked=caller.can(Scope.PII_READ)).model_dump_json().encode()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "X-API-Key"}
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("", response_model=CustomersPublic, responses=ERRORS)
@@ -77,3 +109,77 @@ def lookup_customers(
     profiles = service.list_by_identifier(session, kind=kind, value=value, default_region=region)
     data = [_assemble(session, profile, unmasked=caller.can(Scope.PII_READ)) for profile in profiles]
     return CustomersPublic(data=data, count=len(data))
+
+
+@router.get("/{customer_id}/orders", response_model=OrdersPage, responses=ONE_CUSTOMER)
+def list_customer_orders(
+    customer_id: CustomerId,
+    session: SessionDep,
+    _caller: ProfileReader,
+    source: Annotated[Literal["web", "pos", "marketplace"] | None, Query(description="one channel only")] = None,
+    since: Since = None,
+    until: Until = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> OrdersPage:
+    """The customer's orders of every channel, newest first, a page at a time."""
+    service.get(session, customer_id=customer_id)
+    orders = service.list_orders(
+        session, customer_id=customer_id, source=source, since=since, until=until, after=decode_keyset(cursor),
+        limit=limit,
+    )  # fmt: skip
+    last = orders[-1] if len(orders) == limit else None
+    return OrdersPage(
+        data=[OrderPublic.from_store(o) for o in orders],
+        next_cursor=encode(last.order_ts.isoformat(), last.order_id) if last else None,
+    )
+
+
+@router.get("/{customer_id}/events", response_model=EventsPage, responses=ONE_CUSTOMER)
+def list_customer_events(
+    customer_id: CustomerId,
+    session: SessionDep,
+    caller: ProfileReader,
+    event_type: Annotated[str | None, Query(alias="type", max_length=32, examples=["add_to_cart"])] = None,
+    since: Since = None,
+    until: Until = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> EventsPage:
+    """The customer's behavioural events, newest first, a page at a time."""
+    service.get(session, customer_id=customer_id)
+    events = service.list_events(
+        session, customer_id=customer_id, event_type=event_type, since=since, until=until,
+        after=decode_keyset(cursor), limit=limit,
+    )  # fmt: skip
+    last = events[-1] if len(events) == limit else None
+    return EventsPage(
+        data=[EventPublic.from_store(e, unmasked=caller.can(Scope.PII_READ)) for e in events],
+        next_cursor=encode(last.event_ts.isoformat(), last.event_id) if last else None,
+    )
+
+
+@router.get("/{customer_id}/history", response_model=HistoryPublic, responses=ONE_CUSTOMER)
+def get_customer_history(
+    customer_id: CustomerId,
+    session: SessionDep,
+    caller: ProfileReader,
+    as_of: Annotated[AwareDatetime | None, Query(description="the attributes in force at this time")] = None,
+) -> HistoryPublic:
+    """Every SCD2 version of the customer's accounts, oldest first, and the one in force `as_of`."""
+    service.get(session, customer_id=customer_id)
+    versions = service.list_versions(session, customer_id=customer_id)
+    unmasked = caller.can(Scope.PII_READ)
+    chosen = _in_force(versions, as_of) if as_of is not None else None
+    return HistoryPublic(
+        customer_id=customer_id,
+        as_of=as_of,
+        as_of_version=VersionPublic.from_store(chosen, unmasked=unmasked) if chosen else None,
+        versions=[VersionPublic.from_store(v, unmasked=unmasked) for v in versions],
+    )
+
+
+def _in_force(versions: list[CustomerVersion], at: datetime) -> CustomerVersion | None:
+    """Of the versions holding at `at`, the one opened last (the account changed most recently)."""
+    held = [v for v in versions if v.valid_from <= at and (v.valid_to is None or v.valid_to > at)]
+    return max(held, key=lambda v: v.valid_from, default=None)

@@ -46,6 +46,18 @@ def test_an_id_split_across_two_new_customers_redirects_to_both() -> None:
     assert set(changes["change"]) == {"split"}
 
 
+def test_redirects_follow_changes_of_later_builds_to_the_ids_that_exist_now() -> None:
+    columns = ("old_customer_id", "new_customer_id")
+    # build 1: C-1 merged into C-2; build 2: C-2 split into C-3 and C-4; build 3: C-4 merged back into C-3
+    changes = pl.DataFrame(
+        [("C-1", "C-2"), ("C-2", "C-3"), ("C-2", "C-4"), ("C-4", "C-3")], schema=columns, orient="row"
+    )
+    assert redirects(changes, {"C-3"}) == {"C-1": ["C-3"], "C-2": ["C-3"], "C-4": ["C-3"]}
+    assert redirects(changes, {"C-3", "C-4"}) == {"C-1": ["C-3", "C-4"], "C-2": ["C-3", "C-4"]}
+    cycle = pl.DataFrame([("C-1", "C-2"), ("C-2", "C-1")], schema=columns, orient="row")
+    assert redirects(cycle, {"C-9"}) == {}, "ids whose records are in no customer now lead nowhere"
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_ids_are_unique_and_every_moved_record_is_counted(seed: int) -> None:
     rng = random.Random(seed)
