@@ -172,12 +172,19 @@ def _serve(settings: Settings) -> None:
     from migrations import upgrade_head
 
     upgrade_head(str(settings.store.url))
-    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_config=None)
+    api = settings.api
+    if api.workers == 1:
+        uvicorn.run(create_app(settings), host=api.host, port=api.port, log_config=None)
+    else:  # each worker process builds its app from the same environment
+        uvicorn.run(
+            "api.main:app_from_environment", factory=True, workers=api.workers, host=api.host, port=api.port,
+            log_config=None,
+        )  # fmt: skip
 
 
 @app.command()
 def serve() -> None:
-    """Serve the REST API (keys from C360_API_KEYS, plus the local demo key if one was created)."""
+    """Serve the REST API (C360_API__WORKERS processes; keys from the store, the demo key too if one was made)."""
     config = settings()
     if (config.home / DEMO_KEY_FILE).exists():
         _demo_key(config)

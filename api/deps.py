@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
 from sqlmodel import Session
@@ -12,6 +12,7 @@ from sqlmodel import Session
 from api.auth import API_KEY_HEADER, Caller
 from core.config import CatalogSettings, Scope, Settings
 from lakehouse.lake import Lake
+from profiles.service import Documents
 
 
 def _settings(request: Request) -> Settings:
@@ -19,7 +20,8 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _session(request: Request) -> Iterator[Session]:
+async def _session(request: Request) -> AsyncIterator[Session]:
+    """A store session per request; made on the event loop (it connects lazily, in the route's thread)."""
     with Session(request.app.state.engine) as session:
         yield session
 
@@ -47,12 +49,18 @@ class LakeHandle:
                 self._lake = None
 
 
+def _documents(request: Request) -> Documents:
+    documents: Documents = request.app.state.documents
+    return documents
+
+
 def _lake_handle(request: Request) -> LakeHandle:
     handle: LakeHandle = request.app.state.lake
     return handle
 
 
-def _caller(request: Request, key: Annotated[str | None, Security(API_KEY_HEADER)]) -> Caller:
+async def _caller(request: Request, key: Annotated[str | None, Security(API_KEY_HEADER)]) -> Caller:
+    """Authenticate and rate-limit on the event loop: a cached key costs a digest, not a thread hop."""
     caller: Caller = request.app.state.keyring.caller(key)
     request.app.state.limiter.admit(caller.key_id)
     return caller
@@ -60,14 +68,15 @@ def _caller(request: Request, key: Annotated[str | None, Security(API_KEY_HEADER
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[Session, Depends(_session)]
+DocumentsDep = Annotated[Documents, Depends(_documents)]
 LakeHandleDep = Annotated[LakeHandle, Depends(_lake_handle)]
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-def require(scope: Scope) -> Callable[[Caller], Caller]:
+def require(scope: Scope) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
     """A dependency that lets the request through only when the caller's key holds `scope`."""
 
-    def check(caller: CallerDep) -> Caller:
+    async def check(caller: CallerDep) -> Caller:
         if not caller.can(scope):
             raise HTTPException(403, f"this API key lacks the {scope.value} scope")
         return caller

@@ -17,6 +17,7 @@ from api.routes import customers, health, identity, inventory
 from core.config import Settings
 from core.db import make_engine
 from core.logging import protect_access_log
+from profiles.service import Documents
 
 DESCRIPTION = """Customer 360 over the ShopSphere lakehouse.
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(str(settings.store.url))
         app.state.engine = engine
+        app.state.documents = Documents(engine)
         app.state.keyring = KeyRing(engine, ttl=settings.api.key_cache_seconds)
         app.state.limiter = RateLimiter(rate=settings.api.rate_limit_per_second, burst=settings.api.rate_limit_burst)
         app.state.lake = LakeHandle(settings.catalog)
@@ -53,6 +55,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(inventory.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of several uvicorn worker processes: settings read from C360_* variables."""
+    from core.config import load_settings
+    from core.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

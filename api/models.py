@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,10 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.masking import mask
-from schema.store import CustomerEvent, CustomerIdentifier, CustomerOrder, CustomerProfile, CustomerVersion
+from schema.store import CustomerEvent, CustomerOrder, CustomerVersion
 
 TRACKED_ATTRIBUTES = ("email", "phone", "first_name", "last_name", "loyalty_id")
-MASKED_KINDS = frozenset({"email", "phone", "loyalty_id", "device_id", "marketplace_buyer_id"})
 
 PROFILE_EXAMPLE: dict[str, Any] = {
     "customer_id": "C-3f9a0c21d4e5",
@@ -213,29 +210,6 @@ class MetricsPublic(BaseModel):
     event_count: int
     last_event_ts: datetime | None
 
-    @classmethod
-    def from_store(cls, profile: CustomerProfile, platforms: dict[str, tuple[int, int]]) -> MetricsPublic:
-        """From a serving row."""
-        channels = {
-            channel: ChannelMetrics(
-                order_count=getattr(profile, f"{channel}_order_count"),
-                value=_money(getattr(profile, f"{channel}_value_cents")),
-            )
-            for channel in ("web", "pos", "marketplace")
-        }
-        average = None if profile.average_order_value_cents is None else _money(profile.average_order_value_cents)
-        return cls(
-            order_count=profile.order_count,
-            lifetime_value=_money(profile.lifetime_value_cents),
-            average_order_value=average,
-            first_order_ts=profile.first_order_ts,
-            last_order_ts=profile.last_order_ts,
-            channels=channels,
-            platforms={p: ChannelMetrics(order_count=n, value=_money(v)) for p, (n, v) in sorted(platforms.items())},
-            event_count=profile.event_count,
-            last_event_ts=profile.last_event_ts,
-        )
-
 
 class RiskReason(BaseModel):
     """One reason behind a risk score and the points it added."""
@@ -288,62 +262,6 @@ class CustomerPublic(BaseModel):
     household: list[HouseholdLink] = Field(description="customers sharing a family e-mail or phone")
     risk: RiskSummary | None = Field(description="the latest risk score and its top reasons (risk:read only)")
     build_id: str
-
-    @classmethod
-    def from_store(cls, profile: CustomerProfile, parts: ProfileParts, *, unmasked: bool) -> CustomerPublic:
-        """Assemble a profile from serving rows, masking personal values unless `unmasked`."""
-        personal = {
-            "first_name": profile.first_name,
-            "last_name": profile.last_name,
-            "email": profile.email,
-            "phone": profile.phone,
-            "street": profile.street,
-            "postcode": profile.postcode,
-            "loyalty_id": profile.loyalty_id,
-        }
-        if not unmasked:
-            personal = {name: mask(value) for name, value in personal.items()}
-        return cls(
-            customer_id=profile.customer_id,
-            **personal,
-            dob=profile.dob if unmasked else None,
-            city=profile.city,
-            country=profile.country,
-            pii_masked=not unmasked,
-            lineage=json.loads(profile.lineage or "{}"),
-            record_count=profile.record_count,
-            first_seen=profile.first_seen,
-            last_seen=profile.last_seen,
-            identifiers=[
-                IdentifierPublic(
-                    kind=i.kind,
-                    value=i.value if unmasked or i.kind not in MASKED_KINDS else mask(i.value) or "",
-                    rule=i.rule,
-                )
-                for i in parts.identifiers
-            ],
-            metrics=MetricsPublic.from_store(profile, parts.platforms),
-            recent_orders=[OrderPublic.from_store(o) for o in parts.orders],
-            recent_events=[EventPublic.from_store(e, unmasked=unmasked) for e in parts.events],
-            household=[
-                HouseholdLink(customer_id=other, kind=kind, value=value if unmasked else mask(value) or "")
-                for other, kind, value in parts.household
-            ],
-            risk=parts.risk,
-            build_id=profile.build_id,
-        )
-
-
-@dataclass
-class ProfileParts:
-    """What a profile shows besides the profile row, read from the serving store."""
-
-    identifiers: list[CustomerIdentifier]
-    orders: list[CustomerOrder]
-    events: list[CustomerEvent]
-    platforms: dict[str, tuple[int, int]]
-    household: list[tuple[str, str, str]]
-    risk: RiskSummary | None = None
 
 
 class CustomersPublic(BaseModel):

@@ -144,6 +144,7 @@ class ApiSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, gt=0, lt=65536)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (one per core serves the most)")
     rate_limit_per_second: float = Field(
         100.0, ge=0, description="sustained requests per second one key may make (per process); 0 turns limits off"
     )

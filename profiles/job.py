@@ -16,6 +16,7 @@ from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
 from lakehouse.snapshots import last_property
+from profiles.document import render
 from profiles.metrics import attribute_events, customer_metrics, customer_orders, item_counts
 from profiles.projection import (
     edge_rows,
@@ -111,13 +112,16 @@ def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime, in
     metrics = customer_metrics(customers["customer_id"], attributed_orders, attributed_events, build_id=build_id)
     props = {PROP_BUILD_ID: build_id, PROP_INPUTS: inputs}
     write.replace_all(lake.table(tables.CUSTOMER_METRICS), metrics.to_arrow(), properties=props)
+    identifier_rows = identifier_links.filter(pl.col("kind").is_in(IDENTIFIER_KINDS)).select(
+        "kind", "value", "customer_id", "rule"
+    )
+    served_orders, served_events = order_rows(attributed_orders), event_rows(attributed_events)
+    profiles = profile_rows(customers, metrics)
     rows: dict[type[SQLModel], pl.DataFrame] = {
-        CustomerProfile: profile_rows(customers, metrics),
-        CustomerIdentifier: identifier_links.filter(pl.col("kind").is_in(IDENTIFIER_KINDS)).select(
-            "kind", "value", "customer_id", "rule"
-        ),
-        CustomerOrder: order_rows(attributed_orders),
-        CustomerEvent: event_rows(attributed_events),
+        CustomerProfile: profiles.with_columns(render(profiles, identifier_rows, served_orders, served_events)),
+        CustomerIdentifier: identifier_rows,
+        CustomerOrder: served_orders,
+        CustomerEvent: served_events,
         CustomerVersion: version_rows(read_polars(lake.table(tables.USERS), columns=VERSION_COLUMNS), record_links),
         EvidenceEdge: edge_rows(read_polars(lake.table(tables.IDENTITY_EVIDENCE))),
         StockLevel: read_polars(lake.table(tables.INVENTORY_SNAPSHOTS), columns=STOCK_COLUMNS),

@@ -31,7 +31,7 @@ SERVING_MODELS: tuple[type[SQLModel], ...] = (
     CustomerRedirect,
 )  # fmt: skip
 GRAPH_EDGES = ("record", "identifier", "match", "must_link")
-_PROFILE_COLUMNS = list(CustomerProfile.model_fields)
+_PROFILE_COLUMNS = [c for c in CustomerProfile.model_fields if c != "document"]
 _ORDER_COLUMNS = list(CustomerOrder.model_fields)
 _EVENT_COLUMNS = list(CustomerEvent.model_fields)
 _VERSION_COLUMNS = [c for c in CustomerVersion.model_fields if c != "id"]
@@ -41,7 +41,7 @@ _CHUNK = 5_000
 
 
 def profile_rows(customers: pl.DataFrame, metrics: pl.DataFrame) -> pl.DataFrame:
-    """Serving profiles: golden attributes joined to metrics, money in cents."""
+    """Serving profiles: golden attributes joined to metrics, money in cents (documents come later)."""
     money = ["lifetime_value", "web_value", "pos_value", "marketplace_value"]
     joined = customers.join(metrics.drop("build_id"), on="customer_id", how="left")
     totals = [cents(m).fill_null(0).alias(f"{m}_cents") for m in money]

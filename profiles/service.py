@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Engine, and_, bindparam, or_
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from core.db import PointRead
 from core.errors import CustomerMovedError, InvalidInputError, NoSuchCustomerError
 from identity.normalize import IdentifierKind, normalize_identifier
 from schema.store import (
@@ -23,7 +24,46 @@ from schema.store import (
 )
 
 Keyset = tuple[datetime, str]  # (time, id) of the last row a page held
-HOUSEHOLD_RULE = "household_"
+
+
+class Documents:
+    """Profile documents by customer id: the API's hottest read, one compiled point query."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        by_id = select(CustomerProfile.document).where(CustomerProfile.customer_id == bindparam("customer_id"))
+        by_identifier = (
+            select(CustomerProfile.document)
+            .join(CustomerIdentifier, col(CustomerIdentifier.customer_id) == col(CustomerProfile.customer_id))
+            .where(CustomerIdentifier.kind == bindparam("kind"), CustomerIdentifier.value == bindparam("value"))
+            .where(col(CustomerProfile.document).is_not(None))
+            .order_by(col(CustomerIdentifier.rule), col(CustomerProfile.customer_id))
+        )
+        self._read = PointRead(engine, by_id)
+        self._lookup = PointRead(engine, by_identifier)
+
+    def get(self, *, customer_id: str) -> str:
+        """The rendered profile document of one customer.
+
+        Raises CustomerMovedError for an id an earlier build merged or split away, NoSuchCustomerError
+        for an id never seen.
+        """
+        row = self._read.one(customer_id=customer_id)
+        if row is not None and row[0] is not None:
+            return str(row[0])
+        with Session(self._engine) as session:
+            get(session, customer_id=customer_id)  # raises why there is none
+        raise NoSuchCustomerError(f"customer {customer_id} has no rendered profile yet")
+
+    def list_by_identifier(self, *, kind: IdentifierKind, value: str, default_region: str) -> list[str]:
+        """The documents of the customers an identifier leads to (several for a shared one).
+
+        The value is normalised as at ingestion; InvalidInputError when it cannot be.
+        """
+        normalised = normalize_identifier(kind, value, default_region=default_region)
+        if normalised is None:
+            raise InvalidInputError(f"{kind} value cannot be normalised")
+        return [str(document) for (document,) in self._lookup.all(kind=kind, value=normalised)]
 
 
 def get(session: Session, *, customer_id: str) -> CustomerProfile:
@@ -41,22 +81,6 @@ def get(session: Session, *, customer_id: str) -> CustomerProfile:
     raise NoSuchCustomerError(f"no customer {customer_id}")
 
 
-def list_by_identifier(
-    session: Session, *, kind: IdentifierKind, value: str, default_region: str
-) -> list[CustomerProfile]:
-    """The customers an identifier leads to (several for a shared one), normalised as at ingestion."""
-    normalised = normalize_identifier(kind, value, default_region=default_region)
-    if normalised is None:
-        raise InvalidInputError(f"{kind} value cannot be normalised")
-    statement = (
-        select(CustomerProfile)
-        .join(CustomerIdentifier, col(CustomerIdentifier.customer_id) == col(CustomerProfile.customer_id))
-        .where(CustomerIdentifier.kind == kind, CustomerIdentifier.value == normalised)
-        .order_by(col(CustomerIdentifier.rule), col(CustomerProfile.customer_id))
-    )
-    return list(session.exec(statement))
-
-
 def example_email(session: Session) -> str | None:
     """For the demo: the e-mail of a customer with at most ten orders, spread over web, till and marketplace."""
     statement = (
@@ -71,27 +95,6 @@ def example_email(session: Session) -> str | None:
         .order_by(col(CustomerProfile.customer_id))
     )
     return session.exec(statement).first()
-
-
-def list_identifiers(session: Session, *, customer_id: str) -> list[CustomerIdentifier]:
-    """Every identifier linked to the customer, by kind then value."""
-    statement = (
-        select(CustomerIdentifier)
-        .where(CustomerIdentifier.customer_id == customer_id)
-        .order_by(col(CustomerIdentifier.kind), col(CustomerIdentifier.value))
-    )
-    return list(session.exec(statement))
-
-
-def list_recent_orders(session: Session, *, customer_id: str, limit: int = 10) -> list[CustomerOrder]:
-    """The customer's newest orders across every channel."""
-    statement = (
-        select(CustomerOrder)
-        .where(CustomerOrder.customer_id == customer_id)
-        .order_by(col(CustomerOrder.order_ts).desc(), col(CustomerOrder.order_id))
-        .limit(limit)
-    )
-    return list(session.exec(statement))
 
 
 Row = TypeVar("Row", CustomerOrder, CustomerEvent)
@@ -151,32 +154,6 @@ def list_events(
         statement = statement.where(CustomerEvent.event_type == event_type)
     at, key = col(CustomerEvent.event_ts), col(CustomerEvent.event_id)
     return list(session.exec(_page(statement, at, key, since=since, until=until, after=after, limit=limit)))
-
-
-def platform_metrics(session: Session, *, customer_id: str) -> dict[str, tuple[int, int]]:
-    """Orders and value in cents per platform (shopsphere, amazon, ebay, walmart) of the customer."""
-    statement = (
-        select(CustomerOrder.platform, func.count(), func.sum(CustomerOrder.total_cents))
-        .where(CustomerOrder.customer_id == customer_id)
-        .group_by(col(CustomerOrder.platform))
-    )
-    return {platform: (count, int(total or 0)) for platform, count, total in session.exec(statement)}
-
-
-def list_household(session: Session, *, customer_id: str) -> list[tuple[str, str, str]]:
-    """(other customer, kind, shared value) for each family identifier the customer shares."""
-    mine = (
-        select(CustomerIdentifier.kind, CustomerIdentifier.value)
-        .where(CustomerIdentifier.customer_id == customer_id, col(CustomerIdentifier.rule).startswith(HOUSEHOLD_RULE))
-        .subquery()
-    )
-    statement = (
-        select(CustomerIdentifier.customer_id, CustomerIdentifier.kind, CustomerIdentifier.value)
-        .join(mine, and_(mine.c.kind == CustomerIdentifier.kind, mine.c.value == CustomerIdentifier.value))
-        .where(CustomerIdentifier.customer_id != customer_id)
-        .order_by(col(CustomerIdentifier.customer_id), col(CustomerIdentifier.kind))
-    )
-    return [(other, kind, value) for other, kind, value in session.exec(statement)]
 
 
 def list_versions(session: Session, *, customer_id: str) -> list[CustomerVersion]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -88,6 +88,9 @@ class CustomerProfileBase(SQLModel):
     event_count: int = 0
     last_event_ts: datetime | None = _utc()
     build_id: str = Field(max_length=64)
+    document: str | None = Field(
+        default=None, sa_type=Text, description="the profile as the API sends it (unmasked JSON), rendered per build"
+    )
 
 
 class CustomerProfile(CustomerProfileBase, table=True):

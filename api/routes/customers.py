@@ -6,11 +6,11 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import AwareDatetime
-from sqlmodel import Session
 
-from api.deps import ProfileReader, SessionDep, SettingsDep
+from api.deps import DocumentsDep, ProfileReader, SessionDep, SettingsDep
 from api.models import (
     CustomerPublic,
     CustomersPublic,
@@ -20,7 +20,6 @@ from api.models import (
     OrderPublic,
     OrdersPage,
     ProblemPublic,
-    ProfileParts,
     VersionPublic,
     error_responses,
 )
@@ -28,7 +27,8 @@ from api.pagination import Cursor, Limit, decode_keyset, encode
 from core.config import Scope
 from identity.normalize import IdentifierKind
 from profiles import service
-from schema.store import CustomerProfile, CustomerVersion
+from profiles.document import mask_document
+from schema.store import CustomerVersion
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 ERRORS = error_responses("profile:read")
@@ -44,30 +44,17 @@ Since = Annotated[AwareDatetime | None, Query(description="from this time on (in
 Until = Annotated[AwareDatetime | None, Query(description="before this time (exclusive), with a UTC offset")]
 
 
-def _assemble(session: Session, profile: CustomerProfile, *, unmasked: bool) -> CustomerPublic:
-    customer_id = profile.customer_id
-    parts = ProfileParts(
-        identifiers=service.list_identifiers(session, customer_id=customer_id),
-        orders=service.list_orders(session, customer_id=customer_id, limit=RECENT),
-        events=service.list_events(session, customer_id=customer_id, limit=RECENT),
-        platforms=service.platform_metrics(session, customer_id=customer_id),
-        household=service.list_household(session, customer_id=customer_id),
-    )
-    return CustomerPublic.from_store(profile, parts, unmasked=unmasked)
-
-
 @router.get(
     "/{customer_id}",
     response_model=CustomerPublic,
     responses={**ONE_CUSTOMER, 304: {"description": "unchanged since the ETag sent in If-None-Match"}},
 )
-def get_customer(customer_id: CustomerId, request: Request, session: SessionDep, caller: ProfileReader) -> Response:
+def get_customer(customer_id: CustomerId, request: Request, documents: DocumentsDep, caller: ProfileReader) -> Response:
     """The Customer 360 profile: golden attributes with lineage, identifiers, metrics, recent orders and events.
 
     Answers carry an ETag; send it back in If-None-Match to get 304 while the profile is unchanged.
     """
-    profile = service.get(session, customer_id=customer_id)
-    body = _assemble(session, profile, unmasked=caller.can(Scope.PII_READ)).model_dump_json().encode()
+    body = _body(documents.get(customer_id=customer_id), unmasked=caller.can(Scope.PII_READ))
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "X-API-Key"}
     if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
@@ -77,7 +64,7 @@ def get_customer(customer_id: CustomerId, request: Request, session: SessionDep,
 
 @router.get("", response_model=CustomersPublic, responses=ERRORS)
 def lookup_customers(
-    session: SessionDep,
+    documents: DocumentsDep,
     settings: SettingsDep,
     caller: ProfileReader,
     email: Annotated[str | None, Query(max_length=320)] = None,
@@ -86,7 +73,7 @@ def lookup_customers(
     user_id: Annotated[str | None, Query(max_length=32)] = None,
     device_id: Annotated[str | None, Query(max_length=128)] = None,
     marketplace_buyer_id: Annotated[str | None, Query(max_length=320)] = None,
-) -> CustomersPublic:
+) -> Response:
     """Find the customers an identifier leads to; values are normalised exactly as at ingestion.
 
     Usually one customer; an identifier shared by a household leads to each member.
@@ -106,9 +93,14 @@ def lookup_customers(
         )
     [(kind, value)] = given.items()
     region = settings.identity.default_region
-    profiles = service.list_by_identifier(session, kind=kind, value=value, default_region=region)
-    data = [_assemble(session, profile, unmasked=caller.can(Scope.PII_READ)) for profile in profiles]
-    return CustomersPublic(data=data, count=len(data))
+    found = documents.list_by_identifier(kind=kind, value=value, default_region=region)
+    data = [orjson.Fragment(_body(d, unmasked=caller.can(Scope.PII_READ))) for d in found]
+    return Response(orjson.dumps({"data": data, "count": len(data)}), media_type="application/json")
+
+
+def _body(document: str, *, unmasked: bool) -> bytes:
+    """A stored document as sent: as rendered, or parsed and masked for a caller without pii:read."""
+    return document.encode() if unmasked else orjson.dumps(mask_document(orjson.loads(document)))
 
 
 @router.get("/{customer_id}/orders", response_model=OrdersPage, responses=ONE_CUSTOMER)

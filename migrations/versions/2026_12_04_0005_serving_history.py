@@ -1,6 +1,8 @@
-"""Serving tables behind the full API: id redirects, events, account history, identity graphs, stock.
+"""Serving tables behind the full API: id redirects, events, account history, identity graphs, stock,
+and each customer's profile document rendered at projection time.
 
-Reviewed by hand: five new tables, all rewritten whole by each projection (no data to migrate);
+Reviewed by hand: five new tables and one nullable text column (filled by the next projection;
+until then the API answers from nothing older than it had), all rewritten whole by each projection;
 indexes follow the reads (customer id then time for events and versions, customer id for graph
 edges, store then time for low-stock lists; the stock key itself serves "product, store, as of");
 times are plain DateTime holding UTC (schema.store.UTCDateTime); strings as in the models.
@@ -22,6 +24,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("serving_customers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("document", sa.Text(), nullable=True))
     op.create_table(
         "serving_customer_redirects",
         sa.Column("old_customer_id", sa.String(length=32), nullable=False),
@@ -95,3 +99,5 @@ def downgrade() -> None:
         "serving_customer_redirects",
     ):
         op.drop_table(table)
+    with op.batch_alter_table("serving_customers", schema=None) as batch_op:
+        batch_op.drop_column("document")

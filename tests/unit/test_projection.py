@@ -1,11 +1,16 @@
-"""The serving projection's row builders: redirects named merged or split, account versions by customer."""
+"""The serving projection's row builders: redirects named merged or split, account versions by customer,
+money as decimal text."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
 
+from profiles.document import money
 from profiles.projection import redirect_rows, version_rows
 
 
@@ -31,3 +36,10 @@ def test_versions_go_to_the_customer_holding_the_account() -> None:
     links = pl.DataFrame({"kind": ["users", "orders"], "value": ["1", "2"], "customer_id": ["C-1", "C-2"]})
     rows = version_rows(users, links)
     assert rows["customer_id"].to_list() == ["C-1", "C-1"] and rows["email"].to_list() == ["x", "y"]
+
+
+@given(st.lists(st.integers(min_value=-(10**12), max_value=10**12), max_size=50))
+def test_money_text_equals_decimal_cents(cents: list[int]) -> None:
+    frame = pl.DataFrame({"c": cents}, schema={"c": pl.Int64})
+    rendered = frame.select(money(pl.col("c")).alias("text"))["text"].to_list()
+    assert rendered == [str((Decimal(c) / 100).quantize(Decimal("0.01"))) for c in cents]
