@@ -135,20 +135,22 @@ def _stream_broker(config: Settings) -> tuple[KafkaSettings | None, Any]:
 
 @contextmanager
 def _streaming(config: Settings, kafka: KafkaSettings | None) -> Iterator[None]:
-    """Keep a stream worker running in the background while the API serves."""
+    """Keep a stream worker running in the background while the API serves; it serves fresh events too."""
     if kafka is None:
         yield
         return
     import threading
 
+    from core.db import make_engine
     from ingest.stream import consume_events, stream_worker
     from lakehouse.lake import Lake
+    from profiles.fresh import event_sink
 
     stop = threading.Event()
     lake = Lake.open(config.catalog)
-    thread = threading.Thread(
-        target=consume_events, args=(stream_worker(lake, kafka), kafka), kwargs={"stop": stop}, daemon=True
-    )
+    engine = make_engine(str(config.store.url))
+    worker = stream_worker(lake, kafka, on_conformed=event_sink(engine))
+    thread = threading.Thread(target=consume_events, args=(worker, kafka), kwargs={"stop": stop}, daemon=True)
     thread.start()
     try:
         yield
@@ -156,6 +158,7 @@ def _streaming(config: Settings, kafka: KafkaSettings | None) -> Iterator[None]:
         stop.set()
         thread.join(30)
         lake.close()
+        engine.dispose()
 
 
 def _example_email(settings: Settings) -> str | None:

@@ -113,13 +113,19 @@ def ingest_kafka(
     group: Annotated[str | None, typer.Option(help="consumer group (default C360_KAFKA__GROUP_ID)")] = None,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on 127.0.0.1:PORT")] = None,
 ) -> None:
-    """Land behavioural events from C360_KAFKA__BOOTSTRAP_SERVERS in micro-batches, exactly once."""
+    """Land behavioural events from C360_KAFKA__BOOTSTRAP_SERVERS in micro-batches, exactly once.
+
+    Events of customers already served reach their profiles in the store as each batch commits.
+    """
     import signal
     import threading
 
+    from core.db import make_engine
     from ingest.metrics import StreamMetrics
     from ingest.stream import consume_events, stream_worker
     from lakehouse.lake import Lake
+    from migrations import upgrade_head
+    from profiles.fresh import event_sink
 
     config = settings()
     _required(config.kafka.bootstrap_servers, "C360_KAFKA__BOOTSTRAP_SERVERS")
@@ -131,14 +137,18 @@ def ingest_kafka(
     metrics = StreamMetrics()
     if kafka.metrics_port:
         metrics.serve(kafka.metrics_port)
+    upgrade_head(str(config.store.url))
+    engine = make_engine(str(config.store.url))
     try:
         with Lake.open(config.catalog) as lake:
             lake.create()
-            worker = stream_worker(lake, kafka, metrics=metrics)
+            worker = stream_worker(lake, kafka, metrics=metrics, on_conformed=event_sink(engine))
             consume_events(worker, kafka, stop=stop, idle_seconds=idle if once else None)
     except C360Error as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
     batches = worker.batches
     console.print(
         f"{len(batches)} batch(es): {sum(b.read for b in batches)} read, {sum(b.landed for b in batches)} landed, "

@@ -35,6 +35,7 @@ class AdvanceReport:
     rows_in: int = 0
     rows_rejected: int = 0
     rejected: list[quarantine.QuarantinedRecord] = field(default_factory=list, repr=False)
+    merged: list[pa.Table] = field(default_factory=list, repr=False)  # rows merged into the primary table
 
 
 def marker(entity: Entity) -> str:
@@ -64,6 +65,7 @@ def advance(
         records = quarantine.from_conforming(conformed.rejections, entity.raw.full_name, entity.primary.full_name)
         quarantine.write(lake, records, at=env.now)
         apply_writes(lake, entity, raw, conformed.writes, {marker(entity): str(snapshot_id)})
+        report.merged.extend(w.rows for w in conformed.writes if w.table == entity.primary and len(w.rows))
         report.raw_snapshots += 1
         report.rows_in += len(rows)
         report.rows_rejected += len(records)

@@ -88,6 +88,7 @@ class StreamBatch:
 
 
 DeadLetters = Callable[[list[quarantine.QuarantinedRecord]], None]
+OnConformed = Callable[[pa.Table], None]  # the conformed event rows of a committed batch
 
 
 class StreamWorker:
@@ -100,12 +101,14 @@ class StreamWorker:
         options: StreamOptions = StreamOptions(),  # noqa: B008 - frozen
         metrics: StreamMetrics | None = None,
         dead_letters: DeadLetters | None = None,
+        on_conformed: OnConformed | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.lake = lake
         self.options = options
         self.metrics = metrics or StreamMetrics()
         self.dead_letters = dead_letters
+        self.on_conformed = on_conformed
         self.clock = clock
         self.batches: list[StreamBatch] = []
         self._pending: list[StreamMessage] = []
@@ -214,6 +217,11 @@ class StreamWorker:
         batch.rejected = report.rows_rejected
         if report.rejected and self.dead_letters is not None:
             self.dead_letters(report.rejected)
+        if report.merged and self.on_conformed is not None:
+            try:
+                self.on_conformed(pa.concat_tables(report.merged, promote_options="default"))
+            except Exception:  # the events are committed; serving catches up at the next build
+                logger.exception("updating what is served from batch %s failed", batch.batch_id)
 
     def _observe(self, messages: list[StreamMessage], received: dict[Partition, int], batch: StreamBatch) -> None:
         """Metrics, advisory Kafka commit and a log line for a committed batch.
@@ -283,8 +291,14 @@ def _batch_id(messages: list[StreamMessage]) -> str:
     return f"events-{digest}"
 
 
-def stream_worker(lake: Lake, kafka: KafkaSettings, *, metrics: StreamMetrics | None = None) -> StreamWorker:
-    """A worker configured from the Kafka settings (batch limits, event-time tolerance, dead letters)."""
+def stream_worker(
+    lake: Lake, kafka: KafkaSettings, *, metrics: StreamMetrics | None = None, on_conformed: OnConformed | None = None
+) -> StreamWorker:
+    """A worker configured from the Kafka settings (batch limits, event-time tolerance, dead letters).
+
+    `on_conformed` receives each batch's conformed events once they are committed (the serving
+    store's fresh activity).
+    """
     if not kafka.bootstrap_servers:
         raise ConfigurationError("C360_KAFKA__BOOTSTRAP_SERVERS is not set")
     options = StreamOptions(
@@ -296,7 +310,7 @@ def stream_worker(lake: Lake, kafka: KafkaSettings, *, metrics: StreamMetrics | 
     dead_letters = None
     if kafka.dead_letter_topic:
         dead_letters = partial(send_dead_letters, EventProducer(kafka.bootstrap_servers), kafka.dead_letter_topic)
-    return StreamWorker(lake, options=options, metrics=metrics, dead_letters=dead_letters)
+    return StreamWorker(lake, options=options, metrics=metrics, dead_letters=dead_letters, on_conformed=on_conformed)
 
 
 def consume_events(

@@ -3,16 +3,26 @@ worker, and the lakehouse and the profiles come out as they do from the file."""
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
+from sqlmodel import Session, select
 
-from core.config import load_settings
+from core.config import KafkaSettings, Settings, load_settings
+from core.db import make_engine
+from ingest.replay_events import send_lines
 from ingest.sources.broker import LocalBroker
+from ingest.stream import consume_events, stream_worker
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
 from pipeline import run_pipeline
+from profiles.fresh import event_sink
 from schema import lake as tables
+from schema.store import CustomerIdentifier, CustomerProfile
 from tests.conftest import BUILD_TIME, Built
 from tests.streams import kafka_settings
 from tests.support import SAMPLE_DIR
@@ -46,3 +56,32 @@ def test_events_through_kafka_build_the_same_lakehouse_as_the_file(tmp_path, bui
         columns = [c for c in metrics[0].columns if "event" in c]
         assert columns, "customer_metrics has no event columns"
         assert metrics[0].select(columns).sort(columns).equals(metrics[1].select(columns).sort(columns))
+    served_fresh_events(settings, kafka_settings(kafka_bootstrap, topic), tmp_path / "fresh.jsonl")
+
+
+def served_fresh_events(settings: Settings, kafka: KafkaSettings, path: Path) -> None:
+    """While the API serves, new events of a served customer reach its profile as their batch commits."""
+    engine = make_engine(str(settings.store.url))
+    with Session(engine) as session:
+        link = session.exec(select(CustomerIdentifier).where(CustomerIdentifier.rule == "exact:user_id")).first()
+        assert link is not None
+        count = session.get(CustomerProfile, link.customer_id).event_count  # type: ignore[union-attr]
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    lines = [
+        {"event_id": f"fresh-{uuid.uuid4().hex}", "event_type": "view", "event_ts": at.isoformat(),
+         "device_id": None, "user_id": int(link.value), "session_id": "sess-fresh", "product_id": "P00001",
+         "order_id": None, "metadata": {}}
+        for _ in range(2)
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    send_lines(str(kafka.bootstrap_servers), kafka.events_topic, path)
+    with Lake.open(settings.catalog) as lake:
+        worker = stream_worker(lake, kafka, on_conformed=event_sink(engine))
+        consume_events(worker, kafka, stop=threading.Event(), idle_seconds=2.0)
+    with Session(engine) as session:
+        profile = session.get(CustomerProfile, link.customer_id)
+        assert profile is not None and profile.document
+        shown = {e["event_id"] for e in json.loads(profile.document)["recent_events"]}
+    engine.dispose()
+    assert sum(b.landed for b in worker.batches) == 2
+    assert profile.event_count == count + 2 and {line["event_id"] for line in lines} <= shown

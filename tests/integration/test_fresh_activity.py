@@ -1,0 +1,77 @@
+"""Fresh activity: events committed by the stream worker reach the served profiles before the next build
+(on a copy of the store built from the sample)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from api.models import CustomerPublic
+from core.db import make_engine
+from profiles.fresh import add_events
+from schema.store import CustomerEvent, CustomerIdentifier, CustomerProfile
+from tests.conftest import Built
+
+
+@pytest.fixture
+def engine(built: Built, tmp_path: Path) -> Iterator[Engine]:
+    """A private copy of the built store (SQLite's backup copies what the WAL holds too)."""
+    copy = tmp_path / "store.db"
+    with sqlite3.connect(str(built.settings.store.url).removeprefix("sqlite:///")) as source:
+        with sqlite3.connect(copy) as target:
+            source.backup(target)
+    engine = make_engine(f"sqlite:///{copy}")
+    yield engine
+    engine.dispose()
+
+
+def events(user_id: str | None, device_id: str | None, ids: list[str], at: datetime) -> pl.DataFrame:
+    n = len(ids)
+    return pl.DataFrame(
+        {
+            "event_id": ids,
+            "event_type": ["add_to_cart"] * n,
+            "event_ts": [at + timedelta(seconds=i) for i in range(n)],
+            "user_id": [int(user_id) if user_id else None] * n,
+            "device_id": [device_id] * n,
+            "session_id": ["s-1"] * n,
+            "product_id": ["P00001"] * n,
+            "order_id": [None] * n,
+            "page_url": ["/p/P00001"] * n,
+        },  # fmt: skip
+        schema_overrides={"order_id": pl.Int64, "user_id": pl.Int64, "device_id": pl.String},
+    )
+
+
+def test_new_events_are_served_once_counted_and_shown_first(engine: Engine) -> None:
+    with Session(engine) as session:
+        link = session.exec(select(CustomerIdentifier).where(CustomerIdentifier.rule == "exact:user_id")).first()
+        assert link is not None
+        before = session.get(CustomerProfile, link.customer_id)
+        assert before is not None
+        count, old_event = before.event_count, session.exec(select(CustomerEvent.event_id)).first()
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    batch = pl.concat(
+        [
+            events(link.value, None, ["fresh-1", "fresh-2", "fresh-3"], now),
+            events(None, "dev-nobody-knows", ["fresh-stranger"], now),
+            events(link.value, None, [str(old_event)], now),  # served already
+        ]
+    )
+    report = add_events(engine, batch)
+    assert (report.events, report.served, report.customers) == (5, 3, 1)
+    with Session(engine) as session:
+        after = session.get(CustomerProfile, link.customer_id)
+        assert after is not None and after.document
+        profile = CustomerPublic.model_validate_json(after.document)
+    assert after.event_count == count + 3 and profile.metrics.event_count == count + 3
+    assert profile.metrics.last_event_ts == now + timedelta(seconds=2)
+    assert [e.event_id for e in profile.recent_events[:3]] == ["fresh-3", "fresh-2", "fresh-1"]
+    assert add_events(engine, batch).served == 0, "a replayed batch is served once"
