@@ -10,12 +10,13 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy import Engine
 
+from identity.attribution import attribute_events, customer_orders
 from identity.normalize import IDENTIFIER_KINDS
 from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
 from lakehouse.snapshots import last_property
-from profiles.metrics import attribute_events, customer_metrics, customer_orders, item_counts
+from profiles.metrics import customer_metrics, item_counts
 from profiles.projection import order_rows, profile_rows, project, served_build
 from schema import lake as tables
 from schema.lake import PROP_BUILD_ID, PROP_INPUTS
