@@ -19,6 +19,7 @@ from commands.identity import identity_app
 from commands.ingest import ingest_app
 from commands.maintain import maintain_app
 from commands.quarantine import quarantine_app
+from commands.score import score
 from core.config import KafkaSettings, Scope, Settings
 
 app = typer.Typer(help="ShopSphere Customer 360 on an Iceberg lakehouse.", no_args_is_help=True)
@@ -27,6 +28,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(events_app, name="events")
 app.add_typer(maintain_app, name="maintain")
 app.add_typer(identity_app, name="identity")
+app.command("score")(score)
 logger = logging.getLogger("c360")
 
 SAMPLE_DIR = Path(sample_data.__file__).resolve().parent

@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 ORDER_COLUMNS = ("order_id", "source", "platform", "status", "currency", "total_amount", "store_id", "order_ts")
 # The conformed tables a gold build reads; when none changed, the build would come out the same.
 GOLD_INPUTS = (tables.USERS, tables.ORDERS, tables.ORDER_ITEMS, tables.EVENTS, tables.STORES)  # stores: till country
-GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.CUSTOMER_METRICS)
+# Written by one gold build each, in this order; the build is current only when all carry its id and inputs.
+GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.CUSTOMER_METRICS, tables.RISK_SCORES)
 
 
 @dataclass
