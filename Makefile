@@ -42,13 +42,14 @@ docs: $(STAMP) ## regenerate schema/ddl, schema/erd.* and api/openapi.json
 	$(BIN)/c360 schema docs
 	$(BIN)/c360 openapi
 
-bench: $(STAMP) ## the merge, ingestion and identity benchmarks (1M rows each, Splink too; many minutes)
+bench: $(STAMP) ## the merge, ingestion, identity and risk benchmarks (1M rows each, Splink too; many minutes)
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/identity_accuracy.py
 	$(BIN)/python bench/identity_scale.py
 	$(BIN)/python bench/lakehouse_merge.py
 	$(BIN)/python bench/ingest_postgres.py
 	$(BIN)/python bench/ingest_kafka.py
+	$(BIN)/python bench/risk_eval.py
 
 clean: ## remove the local lakehouse (.c360/) and the virtualenv
 	rm -rf .c360 $(VENV)
