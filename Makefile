@@ -42,7 +42,7 @@ docs: $(STAMP) ## regenerate schema/ddl, schema/erd.* and api/openapi.json
 	$(BIN)/c360 schema docs
 	$(BIN)/c360 openapi
 
-bench: $(STAMP) ## the merge, ingestion, identity and API benchmarks (1M rows or customers each, Splink too; many minutes)
+bench: $(STAMP) ## the merge, ingestion, identity, risk and API benchmarks (1M rows or customers each, Splink too; many minutes)
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/identity_accuracy.py
 	$(BIN)/python bench/identity_scale.py
@@ -50,6 +50,7 @@ bench: $(STAMP) ## the merge, ingestion, identity and API benchmarks (1M rows or
 	$(BIN)/python bench/ingest_postgres.py
 	$(BIN)/python bench/ingest_kafka.py
 	$(BIN)/python bench/api_profile.py
+	$(BIN)/python bench/risk_eval.py
 
 clean: ## remove the local lakehouse (.c360/) and the virtualenv
 	rm -rf .c360 $(VENV)

@@ -20,6 +20,7 @@ from commands.ingest import ingest_app
 from commands.keys import keys_app
 from commands.maintain import maintain_app
 from commands.quarantine import quarantine_app
+from commands.score import score
 from core.config import KafkaSettings, Scope, Settings
 
 app = typer.Typer(help="ShopSphere Customer 360 on an Iceberg lakehouse.", no_args_is_help=True)
@@ -29,6 +30,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(maintain_app, name="maintain")
 app.add_typer(identity_app, name="identity")
 app.add_typer(keys_app, name="keys")
+app.command("score")(score)
 logger = logging.getLogger("c360")
 
 SAMPLE_DIR = Path(sample_data.__file__).resolve().parent

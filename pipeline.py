@@ -4,8 +4,8 @@
 2. land the source files in raw tables and conform them (quarantining what does not fit); with a
    Kafka broker, the sample's events go through the topic and the stream worker instead;
 3. unless no conformed input changed since the last build: resolve identities into
-   `gold.customers` and `gold.identity_links`, compute `gold.customer_metrics`, and project the
-   gold layer into the serving store.
+   `gold.customers` and `gold.identity_links`, compute `gold.customer_metrics`, project the
+   gold layer into the serving store, and score every customer's risk into `gold.risk_scores`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ingest.worker import EntityRun, OnBatch, Worker
 from lakehouse.lake import Lake
 from migrations import upgrade_head
 from profiles.job import ProfilesReport, gold_inputs, gold_is_current, run_profiles
+from risk.job import run_risk
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,11 @@ def run_pipeline(
 def build_gold(
     settings: Settings, lake: Lake, *, now: datetime, step: Step | None = None
 ) -> tuple[IdentityReport | None, ProfilesReport | None]:
-    """Resolve identities, compute metrics and project profiles, unless nothing they read changed."""
+    """Resolve identities, compute metrics, project profiles and score risk, unless nothing they read changed.
+
+    Risk scores are written last: a build stopped before them leaves the gold layer not current, so
+    the next build runs again in full.
+    """
     announce = step or (lambda _name: None)
     engine = make_engine(str(settings.store.url))
     try:
@@ -108,6 +113,9 @@ def build_gold(
             lake, settings.identity, build_id=build_id, inputs=inputs, must_links=must_links, cannot_links=cannot_links
         )
         announce("computing metrics and projecting profiles")
-        return identity, run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
+        profiles = run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
+        announce("scoring risk")
+        run_risk(lake, settings.risk, build_id=build_id, now=now, inputs=inputs)
+        return identity, profiles
     finally:
         engine.dispose()

@@ -139,6 +139,58 @@ class IdentitySettings(BaseModel):
         return limits
 
 
+# Each reason code's defaults: `threshold` is where its feature starts to count (for
+# CART_TO_PURCHASE_FAST, a time at or under which it counts), `weight` the points it adds there.
+# The codes, their features and why each signals fraud are in risk/rules.py and risk/features.py.
+RISK_RULE_DEFAULTS: dict[str, dict[str, float]] = {
+    "ORDER_VELOCITY_1H": {"threshold": 5, "weight": 50},  # orders within one hour
+    "ORDER_VELOCITY_24H": {"threshold": 8, "weight": 30},  # orders within one day
+    "NEW_ACCOUNT_HIGH_VALUE": {"threshold": 5, "weight": 50},  # first order / site median, within a day of sign-up
+    "VALUE_SPIKE": {"threshold": 5, "weight": 30},  # order / the customer's and the site's median
+    "CROSS_CHANNEL_DUPLICATE": {"threshold": 1, "weight": 50},  # marketplace orders repeating a web order
+    "CART_TO_PURCHASE_FAST": {"threshold": 2, "weight": 50},  # seconds from add-to-cart to purchase
+    "FAILED_LOGINS_THEN_PURCHASE": {"threshold": 3, "weight": 50},  # failed logins in the hour before a purchase
+    "SHARED_DEVICE": {"threshold": 3, "weight": 40},  # customers signed in on one device
+    "SHARED_IDENTIFIER": {"threshold": 4, "weight": 10},  # customers holding one phone or device
+    "IDENTIFIER_BURST": {"threshold": 3, "weight": 40},  # accounts created within an hour on one device
+}
+
+
+class RiskRule(BaseModel):
+    """Where one reason code fires and how many points it adds there."""
+
+    threshold: float = Field(gt=0, description="feature value at which the code fires")
+    weight: float = Field(ge=0, le=100, description="points at the threshold (0 turns the code off)")
+
+
+class RiskSettings(BaseModel):
+    """Risk scoring knobs: per reason code a threshold and a weight, merged over RISK_RULE_DEFAULTS."""
+
+    rules: dict[str, RiskRule] = Field(
+        default_factory=lambda: {code: RiskRule(**values) for code, values in RISK_RULE_DEFAULTS.items()},
+        description="reason code -> {threshold, weight}; codes or fields left out keep their defaults",
+    )
+    severity_cap: float = Field(
+        2.0, ge=1, le=10, description="a feature at k times its threshold adds k x its weight, k at most this"
+    )
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _over_defaults(cls, given: Any) -> Any:
+        """Merge what is set over the defaults, so one variable changes one number."""
+        if not isinstance(given, dict):
+            return given
+        codes = {str(code).upper(): code for code in given}
+        if unknown := sorted(code for code in codes if code not in RISK_RULE_DEFAULTS):
+            raise ValueError(f"unknown reason code(s) {unknown}; known: {sorted(RISK_RULE_DEFAULTS)}")
+        merged: dict[str, Any] = {code: dict(values) for code, values in RISK_RULE_DEFAULTS.items()}
+        for code, original in codes.items():
+            values = given[original]
+            values = values.model_dump() if isinstance(values, BaseModel) else values
+            merged[code] = {**merged[code], **values} if isinstance(values, dict) else values
+        return merged
+
+
 class ApiSettings(BaseModel):
     """Where the REST API listens, and how hard one key may call it."""
 
@@ -167,6 +219,7 @@ class Settings(BaseSettings):
     mongo: MongoSourceSettings = Field(default_factory=MongoSourceSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     @field_validator("log_level")

@@ -19,8 +19,8 @@ import pyarrow as pa
 from sqlalchemy import Engine, and_, insert, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
+from identity.attribution import attribute_events
 from profiles.document import render
-from profiles.metrics import attribute_events
 from profiles.projection import event_rows
 from schema.store import CustomerEvent, CustomerIdentifier, CustomerOrder, CustomerProfile
 

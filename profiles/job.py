@@ -11,13 +11,14 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
+from identity.attribution import attribute_events, customer_orders
 from identity.normalize import IDENTIFIER_KINDS
 from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
 from lakehouse.snapshots import last_property
 from profiles.document import render
-from profiles.metrics import attribute_events, customer_metrics, customer_orders, item_counts
+from profiles.metrics import customer_metrics, item_counts
 from profiles.projection import (
     edge_rows,
     event_rows,
@@ -59,7 +60,8 @@ EVENT_COLUMNS = ("event_id", "event_type", "event_ts", "user_id", "device_id", "
                  "page_url")  # fmt: skip
 VERSION_COLUMNS = ("user_id", "valid_from", "valid_to", "email", "phone", "first_name", "last_name", "loyalty_id")
 STOCK_COLUMNS = ("product_id", "store_id", "snapshot_ts", "on_hand", "reserved", "available")
-GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.CUSTOMER_METRICS)
+# Written by one gold build each, in this order; the build is current only when all carry its id and inputs.
+GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.CUSTOMER_METRICS, tables.RISK_SCORES)
 
 
 @dataclass

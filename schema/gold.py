@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schema.model import MONEY, Layer, TableDef
+from schema.model import MONEY, Layer, PartitionField, TableDef
 from schema.model import Column as C
 
 CUSTOMERS = TableDef(
@@ -132,4 +132,30 @@ CUSTOMER_ID_CHANGES = TableDef(
     layout_rationale="unpartitioned, appended per build: small, read whole to answer for an old id.",
 )
 
-GOLD_TABLES = (CUSTOMERS, IDENTITY_LINKS, IDENTITY_EVIDENCE, CUSTOMER_METRICS, CUSTOMER_ID_CHANGES)
+RISK_SCORES = TableDef(
+    layer=Layer.GOLD,
+    name="risk_scores",
+    doc=(
+        "Risk scores with history: every scoring of a gold build appends one row per customer, with the reason"
+        " codes behind the score and the feature values they read."
+    ),
+    columns=(
+        C(1, "customer_id", "string", required=True),
+        C(2, "score", "int", required=True, doc="0-100: the fired reason codes' points, capped at 100"),
+        C(3, "reasons", "string", required=True, doc="JSON list of {code, contribution, detail}, largest first"),
+        C(4, "features", "string", required=True, doc="JSON object: every feature's value for this customer"),
+        C(5, "build_id", "string", required=True, doc="the gold build whose customers and links were scored"),
+        C(6, "scored_at", "timestamptz", required=True),
+    ),
+    partition=(PartitionField("scored_at", "day"),),
+    sort=("customer_id",),
+    immutable=("scored_at",),
+    layout_rationale=(
+        "day(scored_at), appended per scoring and never rewritten: a build's rows are one file in its day (each "
+        "file holds one build_id, so a read of one build prunes by its bounds), sorted by customer_id so a "
+        "customer's history reads one row group per day; retention and compaction of stream rescoring go a day "
+        "at a time, as events do. month() would put a month of builds in one partition and prune less."
+    ),
+)
+
+GOLD_TABLES = (CUSTOMERS, IDENTITY_LINKS, IDENTITY_EVIDENCE, CUSTOMER_METRICS, CUSTOMER_ID_CHANGES, RISK_SCORES)

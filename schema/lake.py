@@ -28,6 +28,7 @@ from schema.gold import (
     GOLD_TABLES,
     IDENTITY_EVIDENCE,
     IDENTITY_LINKS,
+    RISK_SCORES,
 )
 from schema.model import Relationship, TableDef
 from schema.ops import OPS_TABLES, QUARANTINE
@@ -48,7 +49,7 @@ __all__ = [
     "IDENTITY_EVIDENCE", "IDENTITY_LINKS", "INVENTORY_SNAPSHOTS", "MARKETPLACE_ORDERS", "OPS_TABLES", "ORDER_ITEMS",
     "ORDERS", "PRODUCTS", "QUARANTINE",
     "RAW_EVENTS", "RAW_MONGO_MARKETPLACE_ORDERS", "RAW_PG_INVENTORY", "RAW_PG_ORDER_ITEMS", "RAW_PG_ORDERS",
-    "RAW_PG_PRODUCTS", "RAW_PG_STORES", "RAW_PG_USERS", "RAW_TABLES", "RELATIONSHIPS", "STORES", "USERS",
+    "RAW_PG_PRODUCTS", "RAW_PG_STORES", "RAW_PG_USERS", "RAW_TABLES", "RELATIONSHIPS", "RISK_SCORES", "STORES", "USERS",
     "USER_TRACKED_ATTRIBUTES", "table_by_name", "table_properties",
 ]  # fmt: skip
 
@@ -61,6 +62,7 @@ PROP_COUNTS = "c360.counts"  # rows read / written / quarantined of the batch, a
 PROP_SCHEMA_CHANGES = "c360.schema-changes"
 PROP_INPUTS = "c360.inputs"  # snapshot ids of the tables a gold build read, as JSON
 PROP_IDENTITY_CONFIG = "c360.identity.config"  # digest of the settings and overrides an identity build used
+PROP_RISK_CONFIG = "c360.risk.config"  # the weights, thresholds and site medians a scoring used, as JSON
 PROP_KAFKA_OFFSETS = "c360.kafka.offsets"  # next offset of every topic partition taken in, as JSON
 PROP_RAW_CONSUMED = "c360.raw."  # + raw table name: the raw snapshot a conformed table has taken in
 # Properties that carry a writer's progress or a build's identity from one snapshot to the next;
@@ -94,6 +96,7 @@ RELATIONSHIPS = (
     Relationship("identity_links", "customer_id", "customers", "customer_id", "links"),
     Relationship("identity_evidence", "customer_id", "customers", "customer_id", "explains"),
     Relationship("customer_metrics", "customer_id", "customers", "customer_id", "measures"),
+    Relationship("risk_scores", "customer_id", "customers", "customer_id", "scores"),
 )
 
 
