@@ -90,8 +90,8 @@ def build_gold(
 ) -> tuple[IdentityReport | None, ProfilesReport | None]:
     """Resolve identities, compute metrics, project profiles and score risk, unless nothing they read changed.
 
-    Risk scores are written last: a build stopped before them leaves the gold layer not current, so
-    the next build runs again in full.
+    Every gold table and the serving store must carry one build for it to be current: a build
+    stopped anywhere before the projection commits runs again in full next time.
     """
     announce = step or (lambda _name: None)
     engine = make_engine(str(settings.store.url))
@@ -112,10 +112,9 @@ def build_gold(
         identity, _ = run_identity(
             lake, settings.identity, build_id=build_id, inputs=inputs, must_links=must_links, cannot_links=cannot_links
         )
-        announce("computing metrics and projecting profiles")
-        profiles = run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
         announce("scoring risk")
         run_risk(lake, settings.risk, build_id=build_id, now=now, inputs=inputs)
-        return identity, profiles
+        announce("computing metrics and projecting profiles")
+        return identity, run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
     finally:
         engine.dispose()

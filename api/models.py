@@ -136,20 +136,6 @@ class EventPublic(BaseModel):
         return cls(**fields)
 
 
-class OrdersPage(BaseModel):
-    """A page of orders, newest first."""
-
-    data: list[OrderPublic]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
-
-
-class EventsPage(BaseModel):
-    """A page of events, newest first."""
-
-    data: list[EventPublic]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
-
-
 class VersionPublic(BaseModel):
     """One SCD Type 2 version of an account: its tracked attributes while they held."""
 

@@ -10,9 +10,10 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
+from pydantic import BaseModel, Field
 
 from core.errors import InvalidInputError
 
@@ -20,6 +21,16 @@ Limit = Annotated[int, Query(ge=1, le=500, description="rows per page")]
 Cursor = Annotated[
     str | None, Query(max_length=512, description="`next_cursor` of the previous page; omit for the first")
 ]
+
+
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class Page(BaseModel, Generic[Item]):
+    """A page of a list, in the list's order."""
+
+    data: list[Item]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
 def encode(*parts: str) -> str:

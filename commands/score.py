@@ -1,4 +1,5 @@
-"""`c360 score`: score every customer of the current gold build again, appending to `gold.risk_scores`."""
+"""`c360 score`: score every customer of the current gold build again, appending to `gold.risk_scores`
+and serving the new scores."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ TOP = 10
 
 def score() -> None:
     """Score the last gold build's customers again with the current risk settings and show the riskiest."""
+    from core.db import make_engine
     from lakehouse.lake import Lake
     from lakehouse.query import equal_to, read_polars
+    from profiles.projection import project_risk, risk_rows
     from risk.job import score_current_build
     from risk.score import REVIEW_SCORE
     from schema import lake as tables
@@ -27,11 +30,12 @@ def score() -> None:
     try:
         with Lake.open(config.catalog) as lake, console.status("scoring"):
             report = score_current_build(lake, config.risk, now=datetime.now(UTC))
-            build = read_polars(
-                lake.table(tables.RISK_SCORES),
-                row_filter=equal_to(build_id=report.build_id),
-                columns=("customer_id", "score", "reasons", "scored_at"),
-            )
+            build = read_polars(lake.table(tables.RISK_SCORES), row_filter=equal_to(build_id=report.build_id))
+        engine = make_engine(str(config.store.url))
+        try:
+            project_risk(engine, risk_rows(build))
+        finally:
+            engine.dispose()
     except C360Error as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc

@@ -8,8 +8,10 @@ built row by row.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import orjson
 import polars as pl
 
 from core.masking import mask
@@ -19,6 +21,8 @@ CHANNELS = ("web", "pos", "marketplace")
 PERSONAL = ("first_name", "last_name", "email", "phone", "street", "postcode", "loyalty_id")
 MASKED_KINDS = frozenset({"email", "phone", "loyalty_id", "device_id", "marketplace_buyer_id"})
 HOUSEHOLD_RULE = "household_"
+RISK_SLOT = ',"risk":null}'  # every document ends so: the risk summary goes in per caller
+TOP_REASONS = 3
 _SCALARS = ("customer_id", *PERSONAL[:4], "dob", "street", "city", "postcode", "country", "loyalty_id")
 _ORDER_FIELDS = ("order_id", "source", "platform", "status", "currency", "total_amount", "item_count", "store_id",
                  "order_ts")  # fmt: skip
@@ -97,12 +101,11 @@ def render(
     identifiers: pl.DataFrame,
     orders: pl.DataFrame,
     events: pl.DataFrame,
-    risk: pl.DataFrame | None = None,
 ) -> pl.Series:
     """The unmasked profile document of each row of `profiles`, in its order.
 
-    `identifiers`, `orders` and `events` are serving rows; `risk` (customer_id, risk) holds each
-    scored customer's risk summary as JSON.
+    `identifiers`, `orders` and `events` are serving rows. The risk summary, which only callers
+    with `risk:read` see, is left in the last slot (`RISK_SLOT`) for `with_risk` to fill per request.
     """
     # 1. the nested parts, one JSON text per customer
     ids = identifiers.sort("kind", "value").with_columns(_json("kind", "value", "rule").alias("__json"))
@@ -115,7 +118,6 @@ def render(
         _arrays(event_json, ["event_ts", "event_id"], True, RECENT, "recent_events"),
         _platforms(orders),
         _household(identifiers),
-        risk if risk is not None else pl.DataFrame(schema={"customer_id": pl.String, "risk": pl.String}),
     ]
     frame = profiles
     for part in parts:
@@ -123,7 +125,6 @@ def render(
     frame = frame.with_columns(
         pl.col("identifiers", "recent_orders", "recent_events", "household").fill_null("[]"),
         pl.col("platforms").fill_null("{}"),
-        pl.col("risk").fill_null("null"),
         pl.col("lineage").fill_null("{}"),
     )
     # 2. the document: scalars, then each part in place
@@ -132,7 +133,7 @@ def render(
         _text(
             scalars.str.head(-1), ',"lineage":', pl.col("lineage"), ',"identifiers":', pl.col("identifiers"),
             ',"metrics":', _metrics(), ',"recent_orders":', pl.col("recent_orders"), ',"recent_events":',
-            pl.col("recent_events"), ',"household":', pl.col("household"), ',"risk":', pl.col("risk"), "}",
+            pl.col("recent_events"), ',"household":', pl.col("household"), RISK_SLOT,
         ).alias("document")
     )["document"]  # fmt: skip
 
@@ -146,3 +147,16 @@ def mask_document(document: dict[str, Any]) -> dict[str, Any]:
     masked["recent_events"] = [{**e, "device_id": mask(e["device_id"])} for e in document["recent_events"]]
     masked["household"] = [{**h, "value": mask(h["value"]) or ""} for h in document["household"]]
     return masked
+
+
+def risk_summary(score: int, reasons: str, scored_at: datetime) -> str:
+    """The profile's risk JSON from a served score: the score, its top reasons, when it was scored."""
+    top = orjson.loads(reasons)[:TOP_REASONS]
+    return orjson.dumps({"score": score, "reasons": top, "scored_at": scored_at}).decode()
+
+
+def with_risk(document: str, risk: str) -> str:
+    """The document with its risk slot filled."""
+    if not document.endswith(RISK_SLOT):
+        raise ValueError("not a rendered profile document: it does not end in the risk slot")
+    return document[: -len(RISK_SLOT)] + ',"risk":' + risk + "}"

@@ -15,7 +15,7 @@ from identity.attribution import attribute_events, customer_orders
 from identity.normalize import IDENTIFIER_KINDS
 from lakehouse import write
 from lakehouse.lake import Lake
-from lakehouse.query import read_polars
+from lakehouse.query import equal_to, read_polars
 from lakehouse.snapshots import last_property
 from profiles.document import render
 from profiles.metrics import customer_metrics, item_counts
@@ -26,6 +26,7 @@ from profiles.projection import (
     profile_rows,
     project,
     redirect_rows,
+    risk_rows,
     served_build,
     version_rows,
 )
@@ -37,6 +38,7 @@ from schema.store import (
     CustomerOrder,
     CustomerProfile,
     CustomerRedirect,
+    CustomerRisk,
     CustomerVersion,
     EvidenceEdge,
     ServingBuild,
@@ -61,7 +63,7 @@ EVENT_COLUMNS = ("event_id", "event_type", "event_ts", "user_id", "device_id", "
 VERSION_COLUMNS = ("user_id", "valid_from", "valid_to", "email", "phone", "first_name", "last_name", "loyalty_id")
 STOCK_COLUMNS = ("product_id", "store_id", "snapshot_ts", "on_hand", "reserved", "available")
 # Written by one gold build each, in this order; the build is current only when all carry its id and inputs.
-GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.CUSTOMER_METRICS, tables.RISK_SCORES)
+GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.RISK_SCORES, tables.CUSTOMER_METRICS)
 
 
 @dataclass
@@ -128,6 +130,7 @@ def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime, in
         EvidenceEdge: edge_rows(read_polars(lake.table(tables.IDENTITY_EVIDENCE))),
         StockLevel: read_polars(lake.table(tables.INVENTORY_SNAPSHOTS), columns=STOCK_COLUMNS),
         CustomerRedirect: redirect_rows(read_polars(lake.table(tables.CUSTOMER_ID_CHANGES)), customers["customer_id"]),
+        CustomerRisk: risk_rows(read_polars(lake.table(tables.RISK_SCORES), row_filter=equal_to(build_id=build_id))),
     }
     build = ServingBuild(
         build_id=build_id, created_at=now, customers=len(customers), identifiers=len(rows[CustomerIdentifier]),

@@ -20,6 +20,7 @@ from schema.store import (
     CustomerOrder,
     CustomerProfile,
     CustomerRedirect,
+    CustomerRisk,
     CustomerVersion,
     EvidenceEdge,
     ServingBuild,
@@ -28,7 +29,7 @@ from schema.store import (
 
 SERVING_MODELS: tuple[type[SQLModel], ...] = (
     CustomerProfile, CustomerIdentifier, CustomerOrder, CustomerEvent, CustomerVersion, EvidenceEdge, StockLevel,
-    CustomerRedirect,
+    CustomerRedirect, CustomerRisk,
 )  # fmt: skip
 GRAPH_EDGES = ("record", "identifier", "match", "must_link")
 _PROFILE_COLUMNS = [c for c in CustomerProfile.model_fields if c != "document"]
@@ -83,6 +84,20 @@ def redirect_rows(changes: pl.DataFrame, current_ids: pl.Series) -> pl.DataFrame
     moved = changes.group_by("old_customer_id", "new_customer_id").agg(pl.col("records").sum())
     joined = frame.join(moved, on=["old_customer_id", "new_customer_id"], how="left")
     return joined.with_columns(pl.col("records").fill_null(0)).select(_REDIRECT_COLUMNS)
+
+
+def risk_rows(scores: pl.DataFrame) -> pl.DataFrame:
+    """Each customer's latest score of `gold.risk_scores` rows (a rescoring appends newer ones)."""
+    latest = scores.sort("scored_at", descending=True).unique("customer_id", keep="first")
+    return latest.select(list(CustomerRisk.model_fields))
+
+
+def project_risk(engine: Engine, rows: pl.DataFrame) -> None:
+    """Replace the served risk scores alone (after `c360 score`), atomically."""
+    with Session(engine) as session, session.begin():
+        session.execute(delete(CustomerRisk))
+        for batch in rows.iter_slices(_CHUNK):
+            session.execute(insert(CustomerRisk), batch.to_dicts())
 
 
 def served_build(engine: Engine) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine, and_, bindparam, or_
@@ -13,12 +13,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 from core.db import PointRead
 from core.errors import CustomerMovedError, InvalidInputError, NoSuchCustomerError
 from identity.normalize import IdentifierKind, normalize_identifier
+from profiles.document import risk_summary
 from schema.store import (
     CustomerEvent,
     CustomerIdentifier,
     CustomerOrder,
     CustomerProfile,
     CustomerRedirect,
+    CustomerRisk,
     CustomerVersion,
     EvidenceEdge,
 )
@@ -33,14 +35,18 @@ class Documents:
         self._engine = engine
         by_id = select(CustomerProfile.document).where(CustomerProfile.customer_id == bindparam("customer_id"))
         by_identifier = (
-            select(CustomerProfile.document)
+            select(CustomerProfile.customer_id, CustomerProfile.document)
             .join(CustomerIdentifier, col(CustomerIdentifier.customer_id) == col(CustomerProfile.customer_id))
             .where(CustomerIdentifier.kind == bindparam("kind"), CustomerIdentifier.value == bindparam("value"))
             .where(col(CustomerProfile.document).is_not(None))
             .order_by(col(CustomerIdentifier.rule), col(CustomerProfile.customer_id))
         )
+        risk_by_id = select(CustomerRisk.score, CustomerRisk.reasons, CustomerRisk.scored_at).where(
+            CustomerRisk.customer_id == bindparam("customer_id")
+        )
         self._read = PointRead(engine, by_id)
         self._lookup = PointRead(engine, by_identifier)
+        self._risk = PointRead(engine, risk_by_id)
 
     def get(self, *, customer_id: str) -> str:
         """The rendered profile document of one customer.
@@ -55,15 +61,29 @@ class Documents:
             get(session, customer_id=customer_id)  # raises why there is none
         raise NoSuchCustomerError(f"customer {customer_id} has no rendered profile yet")
 
-    def list_by_identifier(self, *, kind: IdentifierKind, value: str, default_region: str) -> list[str]:
-        """The documents of the customers an identifier leads to (several for a shared one).
+    def list_by_identifier(self, *, kind: IdentifierKind, value: str, default_region: str) -> list[tuple[str, str]]:
+        """(customer id, document) of the customers an identifier leads to (several for a shared one).
 
         The value is normalised as at ingestion; InvalidInputError when it cannot be.
         """
         normalised = normalize_identifier(kind, value, default_region=default_region)
         if normalised is None:
             raise InvalidInputError(f"{kind} value cannot be normalised")
-        return [str(document) for (document,) in self._lookup.all(kind=kind, value=normalised)]
+        return [(str(c), str(d)) for c, d in self._lookup.all(kind=kind, value=normalised)]
+
+    def risk(self, *, customer_id: str) -> str | None:
+        """The customer's latest risk summary as profile JSON, or None if it was never scored."""
+        row = self._risk.one(customer_id=customer_id)
+        if row is None:
+            return None
+        score, reasons, scored_at = row
+        return risk_summary(score, reasons, _utc(scored_at))
+
+
+def _utc(stored: datetime | str) -> datetime:
+    """A UTC time as the DBAPI returns it from a UTCDateTime column (naive, or text on SQLite)."""
+    value = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
+    return value.replace(tzinfo=UTC)
 
 
 def get(session: Session, *, customer_id: str) -> CustomerProfile:

@@ -278,3 +278,21 @@ class StockLevel(StockLevelBase, table=True):
 
     __tablename__ = "serving_stock_levels"
     __table_args__ = (Index("ix_serving_stock_levels_store_ts", "store_id", "snapshot_ts"),)
+
+
+class CustomerRiskBase(SQLModel):
+    """A customer's latest risk score with every reason and feature value behind it."""
+
+    customer_id: str = Field(max_length=32, primary_key=True)
+    score: int = Field(ge=0, le=100)
+    reasons: str = Field(sa_type=Text, description="JSON list of {code, contribution, detail}, largest first")
+    features: str = Field(sa_type=Text, description="JSON object: every feature's value")
+    scored_at: datetime = Field(sa_type=UTCDateTime)
+    build_id: str = Field(max_length=64)
+
+
+class CustomerRisk(CustomerRiskBase, table=True):
+    """Serving rows of the latest scoring, for profiles, `/customers/{id}/risk` and the review queue."""
+
+    __tablename__ = "serving_risk"
+    __table_args__ = (Index("ix_serving_risk_score", "score", "customer_id"),)

@@ -10,24 +10,24 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
+from api.auth import Caller
 from api.deps import DocumentsDep, ProfileReader, SessionDep, SettingsDep
 from api.models import (
     CustomerPublic,
     CustomersPublic,
     EventPublic,
-    EventsPage,
     HistoryPublic,
     OrderPublic,
-    OrdersPage,
     ProblemPublic,
     VersionPublic,
     error_responses,
 )
-from api.pagination import Cursor, Limit, decode_keyset, encode
+from api.pagination import Cursor, Limit, Page, decode_keyset, encode
 from core.config import Scope
 from identity.normalize import IdentifierKind
 from profiles import service
-from profiles.document import mask_document
+from profiles.document import mask_document, with_risk
+from profiles.service import Documents
 from schema.store import CustomerVersion
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -54,7 +54,7 @@ def get_customer(customer_id: CustomerId, request: Request, documents: Documents
 
     Answers carry an ETag; send it back in If-None-Match to get 304 while the profile is unchanged.
     """
-    body = _body(documents.get(customer_id=customer_id), unmasked=caller.can(Scope.PII_READ))
+    body = _body(documents, customer_id, documents.get(customer_id=customer_id), caller)
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "X-API-Key"}
     if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
@@ -94,16 +94,21 @@ def lookup_customers(
     [(kind, value)] = given.items()
     region = settings.identity.default_region
     found = documents.list_by_identifier(kind=kind, value=value, default_region=region)
-    data = [orjson.Fragment(_body(d, unmasked=caller.can(Scope.PII_READ))) for d in found]
+    data = [orjson.Fragment(_body(documents, c, d, caller)) for c, d in found]
     return Response(orjson.dumps({"data": data, "count": len(data)}), media_type="application/json")
 
 
-def _body(document: str, *, unmasked: bool) -> bytes:
-    """A stored document as sent: as rendered, or parsed and masked for a caller without pii:read."""
-    return document.encode() if unmasked else orjson.dumps(mask_document(orjson.loads(document)))
+def _body(documents: Documents, customer_id: str, document: str, caller: Caller) -> bytes:
+    """A stored document as this caller may see it: its risk summary only with risk:read, personal
+    values masked without pii:read (parsed and re-encoded; otherwise sent as rendered)."""
+    if caller.can(Scope.RISK_READ) and (risk := documents.risk(customer_id=customer_id)) is not None:
+        document = with_risk(document, risk)
+    if caller.can(Scope.PII_READ):
+        return document.encode()
+    return orjson.dumps(mask_document(orjson.loads(document)))
 
 
-@router.get("/{customer_id}/orders", response_model=OrdersPage, responses=ONE_CUSTOMER)
+@router.get("/{customer_id}/orders", response_model=Page[OrderPublic], responses=ONE_CUSTOMER)
 def list_customer_orders(
     customer_id: CustomerId,
     session: SessionDep,
@@ -113,7 +118,7 @@ def list_customer_orders(
     until: Until = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> OrdersPage:
+) -> Page[OrderPublic]:
     """The customer's orders of every channel, newest first, a page at a time."""
     service.get(session, customer_id=customer_id)
     orders = service.list_orders(
@@ -121,13 +126,13 @@ def list_customer_orders(
         limit=limit,
     )  # fmt: skip
     last = orders[-1] if len(orders) == limit else None
-    return OrdersPage(
+    return Page[OrderPublic](
         data=[OrderPublic.from_store(o) for o in orders],
         next_cursor=encode(last.order_ts.isoformat(), last.order_id) if last else None,
     )
 
 
-@router.get("/{customer_id}/events", response_model=EventsPage, responses=ONE_CUSTOMER)
+@router.get("/{customer_id}/events", response_model=Page[EventPublic], responses=ONE_CUSTOMER)
 def list_customer_events(
     customer_id: CustomerId,
     session: SessionDep,
@@ -137,7 +142,7 @@ def list_customer_events(
     until: Until = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> EventsPage:
+) -> Page[EventPublic]:
     """The customer's behavioural events, newest first, a page at a time."""
     service.get(session, customer_id=customer_id)
     events = service.list_events(
@@ -145,7 +150,7 @@ def list_customer_events(
         after=decode_keyset(cursor), limit=limit,
     )  # fmt: skip
     last = events[-1] if len(events) == limit else None
-    return EventsPage(
+    return Page[EventPublic](
         data=[EventPublic.from_store(e, unmasked=caller.can(Scope.PII_READ)) for e in events],
         next_cursor=encode(last.event_ts.isoformat(), last.event_id) if last else None,
     )

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import InventoryReader, SessionDep
 from api.models import ProblemPublic, error_responses
-from api.pagination import Cursor, Limit, decode, encode
+from api.pagination import Cursor, Limit, Page, decode, encode
 from profiles import inventory
 from schema.store import StockLevel
 
@@ -42,13 +42,6 @@ class StockList(BaseModel):
     data: list[StockPublic]
 
 
-class StockPage(BaseModel):
-    """A page of low-stock products, by product id."""
-
-    data: list[StockPublic]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
-
-
 @router.get(
     "/{product_id}",
     response_model=StockList,
@@ -66,7 +59,7 @@ def get_stock(
     return StockList(product_id=product_id, as_of=as_of, data=[StockPublic.from_store(s) for s in levels])
 
 
-@router.get("/stores/{store_id}", response_model=StockPage, responses=ERRORS)
+@router.get("/stores/{store_id}", response_model=Page[StockPublic], responses=ERRORS)
 def list_low_stock(
     store_id: Annotated[str, Path(max_length=32, examples=["S-001"])],
     session: SessionDep,
@@ -74,11 +67,11 @@ def list_low_stock(
     below: Annotated[int, Query(ge=1, le=1_000_000, description="available strictly below this")] = 5,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> StockPage:
+) -> Page[StockPublic]:
     """Products whose latest snapshot in the store has fewer than `below` available."""
     after = decode(cursor, 1)[0] if cursor is not None else None
     levels = inventory.list_low_stock(session, store_id=store_id, below=below, after=after, limit=limit)
     last = levels[-1] if len(levels) == limit else None
-    return StockPage(
+    return Page[StockPublic](
         data=[StockPublic.from_store(s) for s in levels], next_cursor=encode(last.product_id) if last else None
     )

@@ -1,10 +1,11 @@
 """Serving tables behind the full API: id redirects, events, account history, identity graphs, stock,
-and each customer's profile document rendered at projection time.
+risk scores, and each customer's profile document rendered at projection time.
 
-Reviewed by hand: five new tables and one nullable text column (filled by the next projection;
+Reviewed by hand: six new tables and one nullable text column (filled by the next projection;
 until then the API answers from nothing older than it had), all rewritten whole by each projection;
 indexes follow the reads (customer id then time for events and versions, customer id for graph
-edges, store then time for low-stock lists; the stock key itself serves "product, store, as of");
+edges, store then time for low-stock lists, score then id for the risk queue; the stock key itself
+serves "product, store, as of");
 times are plain DateTime holding UTC (schema.store.UTCDateTime); strings as in the models.
 
 Revision ID: 0005
@@ -88,10 +89,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("product_id", "store_id", "snapshot_ts"),
     )
     op.create_index("ix_serving_stock_levels_store_ts", "serving_stock_levels", ["store_id", "snapshot_ts"])
+    op.create_table(
+        "serving_risk",
+        sa.Column("customer_id", sa.String(length=32), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("reasons", sa.Text(), nullable=False),
+        sa.Column("features", sa.Text(), nullable=False),
+        sa.Column("scored_at", sa.DateTime(), nullable=False),
+        sa.Column("build_id", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("customer_id"),
+    )
+    op.create_index("ix_serving_risk_score", "serving_risk", ["score", "customer_id"])
 
 
 def downgrade() -> None:
     for table in (
+        "serving_risk",
         "serving_stock_levels",
         "serving_identity_edges",
         "serving_events",

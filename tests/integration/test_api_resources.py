@@ -200,3 +200,25 @@ def test_stock_latest_as_of_and_low_stock(client: httpx.Client, store) -> None: 
     assert low and all(s["available"] < 15 and s["store_id"] == shop for s in low)
     assert [s["product_id"] for s in low] == sorted({s["product_id"] for s in low})
     assert client.get(f"/v1/inventory/{product}", headers={"X-API-Key": READ_KEY}).status_code == 403
+
+
+def test_risk_shows_in_profiles_only_with_risk_read_and_matches_its_endpoint(client: httpx.Client, store) -> None:  # type: ignore[no-untyped-def]
+    customer = one(store, "SELECT customer_id FROM serving_risk ORDER BY score DESC, customer_id")
+    detail = client.get(f"/v1/customers/{customer}/risk", headers=EVERY).json()
+    assert detail["score"] >= 50 and detail["reasons"] and detail["features"]
+    assert detail["score"] == min(100, round(sum(r["contribution"] for r in detail["reasons"])))
+    profile = client.get(f"/v1/customers/{customer}", headers=EVERY).json()
+    assert profile["risk"]["score"] == detail["score"] and profile["risk"]["reasons"] == detail["reasons"][:3]
+    without = client.get(f"/v1/customers/{customer}", headers={"X-API-Key": PII_KEY}).json()
+    assert without["risk"] is None and {k: v for k, v in profile.items() if k != "risk"} == {
+        k: v for k, v in without.items() if k != "risk"
+    }
+    assert client.get(f"/v1/customers/{customer}/risk", headers={"X-API-Key": PII_KEY}).status_code == 403
+
+
+def test_the_review_queue_pages_highest_first_from_min_score(client: httpx.Client, store) -> None:  # type: ignore[no-untyped-def]
+    queue = walk(client, "/v1/risk/customers", min_score=30, limit=3)
+    expected = int(one(store, "SELECT count(*) FROM serving_risk WHERE score >= 30"))
+    assert len(queue) == expected > 3
+    keys = [(-int(str(q["score"])), str(q["customer_id"])) for q in queue]
+    assert keys == sorted(keys) and all(int(str(q["score"])) >= 30 for q in queue)
