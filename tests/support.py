@@ -62,3 +62,12 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def copy_store(url: str, target: Path) -> str:
+    """A private copy of a SQLite operational store (the backup API copies what the WAL holds too)."""
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    return f"sqlite:///{target}"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,16 +17,13 @@ from core.db import make_engine
 from profiles.fresh import add_events
 from schema.store import CustomerEvent, CustomerIdentifier, CustomerProfile
 from tests.conftest import Built
+from tests.support import copy_store
 
 
 @pytest.fixture
 def engine(built: Built, tmp_path: Path) -> Iterator[Engine]:
-    """A private copy of the built store (SQLite's backup copies what the WAL holds too)."""
-    copy = tmp_path / "store.db"
-    with sqlite3.connect(str(built.settings.store.url).removeprefix("sqlite:///")) as source:
-        with sqlite3.connect(copy) as target:
-            source.backup(target)
-    engine = make_engine(f"sqlite:///{copy}")
+    """A private copy of the built store."""
+    engine = make_engine(copy_store(str(built.settings.store.url), tmp_path / "store.db"))
     yield engine
     engine.dispose()
 
