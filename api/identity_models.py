@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schema.store import IdentityOverride
+
+OVERRIDE_EXAMPLE: dict[str, Any] = {
+    "id": 7, "rule": "cannot_link", "left_record": "users:8", "right_record": "users:9", "reason": "twins",
+    "created_at": "2026-11-30T09:00:00Z",
+}  # fmt: skip
 
 
 class GraphNode(BaseModel):
     """A record (`record:users:42`) or an identifier (`email:…`, masked without `pii:read`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "email:jane.doe@example.com", "type": "email"}]})
 
     id: str
     type: str = Field(description="record or the identifier kind")
@@ -20,7 +27,12 @@ class GraphNode(BaseModel):
 class EvidenceStep(BaseModel):
     """One link: its rule and, for a probabilistic match, its probability and comparison levels."""
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [{"from": "record:users:1042", "to": "email:jane.doe@example.com", "rule": "exact:email"}]
+        },
+    )
 
     source: str = Field(alias="from")
     to: str
@@ -55,6 +67,8 @@ class OverrideCreate(BaseModel):
 
 class OverridePublic(BaseModel):
     """A stored override."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [OVERRIDE_EXAMPLE]})
 
     id: int
     rule: str

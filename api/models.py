@@ -83,6 +83,12 @@ PROFILE_EXAMPLE: dict[str, Any] = {
     "build_id": "20261031T230000-1a2b3c4d",
 }
 
+VERSION_EXAMPLE: dict[str, Any] = {
+    "user_id": 1042, "valid_from": "2025-01-03T10:00:00Z", "valid_to": "2026-02-11T09:12:00Z",
+    "email": "jane.doe@example.com", "phone": "+14155550134", "first_name": "Jane", "last_name": "Doe",
+    "loyalty_id": "LOY-004711",
+}  # fmt: skip
+
 
 def _money(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
@@ -98,6 +104,8 @@ class IdentifierPublic(BaseModel):
 
 class OrderPublic(BaseModel):
     """An order of any channel."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PROFILE_EXAMPLE["recent_orders"][0]]})
 
     order_id: str
     source: str = Field(description="web, pos or marketplace")
@@ -117,6 +125,8 @@ class OrderPublic(BaseModel):
 
 class EventPublic(BaseModel):
     """A behavioural event (device masked without `pii:read`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PROFILE_EXAMPLE["recent_events"][0]]})
 
     event_id: str
     event_type: str
@@ -138,6 +148,8 @@ class EventPublic(BaseModel):
 
 class VersionPublic(BaseModel):
     """One SCD Type 2 version of an account: its tracked attributes while they held."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [VERSION_EXAMPLE]})
 
     user_id: int
     valid_from: datetime
@@ -278,6 +290,10 @@ class ProblemPublic(BaseModel):
 
 class HealthPublic(BaseModel):
     """Liveness or readiness."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "checks": {"catalog": "ok", "store": "ok"}}]}
+    )
 
     status: str
     checks: dict[str, str] = Field(default_factory=dict)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import InventoryReader, SessionDep
 from api.models import ProblemPublic, error_responses
@@ -18,8 +18,16 @@ router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
 ERRORS = error_responses("inventory:read")
 
 
+STOCK_EXAMPLE: dict[str, Any] = {
+    "product_id": "P00001", "store_id": "S001", "snapshot_ts": "2026-10-31T06:00:00Z", "on_hand": 25, "reserved": 3,
+    "available": 22,
+}  # fmt: skip
+
+
 class StockPublic(BaseModel):
     """Stock of a product in a store at a snapshot."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [STOCK_EXAMPLE]})
 
     product_id: str
     store_id: str

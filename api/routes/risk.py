@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import RiskReader, SessionDep
 from api.models import ProblemPublic, RiskReason, error_responses
@@ -22,8 +22,21 @@ router = APIRouter(prefix="/v1", tags=["risk"])
 ERRORS = error_responses("risk:read")
 
 
+VELOCITY = {"code": "ORDER_VELOCITY_1H", "contribution": 60, "detail": "6 orders within one hour (threshold 5)"}
+RISK_EXAMPLE_BRIEF: dict[str, Any] = {
+    "customer_id": "C-3f9a0c21d4e5", "score": 80, "scored_at": "2026-10-31T23:00:00Z",
+    "reasons": [VELOCITY, {"code": "SHARED_IDENTIFIER", "contribution": 20, "detail": "a device held by 8 customers"}],
+}  # fmt: skip
+RISK_EXAMPLE: dict[str, Any] = {
+    **RISK_EXAMPLE_BRIEF, "build_id": "20261031T230000-1a2b3c4d",
+    "features": {"orders_1h": 6, "orders_24h": 6, "shared_identifier_customers": 8},
+}  # fmt: skip
+
+
 class RiskPublic(BaseModel):
     """A customer's latest risk score: each fired reason with the points it added, and every feature."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [RISK_EXAMPLE]})
 
     customer_id: str
     score: int = Field(ge=0, le=100)
@@ -41,6 +54,8 @@ class RiskPublic(BaseModel):
 
 class QueueItem(BaseModel):
     """A customer in the review queue with its top reasons."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**RISK_EXAMPLE_BRIEF}]})
 
     customer_id: str
     score: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -28,8 +29,24 @@ def test_every_operation_documents_its_responses_and_examples() -> None:
             assert operation.get("summary") or operation.get("description"), f"{method} {path} has no description"
             assert any(s.startswith("2") for s in operation["responses"]), f"{method} {path} documents no success"
             assert "422" in operation["responses"] or not operation.get("parameters"), f"{method} {path}"
-    profile = document["components"]["schemas"]["CustomerPublic"]
-    assert profile.get("examples"), "the profile model carries an example"
+    schemas = document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if status.startswith("2") and schema is not None:
+                    assert _shows_an_example(schema, schemas), f"{method} {path} {status} shows no example in /docs"
+
+
+def _shows_an_example(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 2) -> bool:
+    """The schema, or a model it holds (a page's items, say), carries an example."""
+    if "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+    if schema.get("examples"):
+        return True
+    nested = [schema.get("items", {}), *schema.get("properties", {}).values()]
+    nested += [n.get("items", {}) for n in nested]
+    return depth > 0 and any(_shows_an_example(n, schemas, depth - 1) for n in nested if n)
 
 
 @pytest.fixture(scope="module")
