@@ -2,10 +2,15 @@
 
 A pure ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request). A caller's own id
 is kept when it is a plain token, so a request can be followed across services; otherwise one is made.
+An exception no handler took is logged here, with the id, and answered as a problem-details 500
+carrying the id: Starlette's own last-resort handler sits outside user middleware and would send
+plain text without it.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import uuid
 
@@ -13,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logging import request_id_var
 
+logger = logging.getLogger(__name__)
 HEADER = b"x-request-id"
 _PLAIN_TOKEN = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
@@ -31,12 +37,29 @@ class RequestIdMiddleware:
         request_id = given if _PLAIN_TOKEN.fullmatch(given) else uuid.uuid4().hex.encode()
         token = request_id_var.set(request_id.decode())
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), (HEADER, request_id)]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception("request failed")
+            if started:
+                raise
+            await _internal_error(send_with_id)
         finally:
             request_id_var.reset(token)
+
+
+async def _internal_error(send: Send) -> None:
+    body = json.dumps({"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                       "detail": "internal error"}).encode()  # fmt: skip
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -55,6 +55,9 @@ def decode_keyset(cursor: str | None) -> tuple[datetime, str] | None:
         return None
     at, key = decode(cursor, 2)
     try:
-        return datetime.fromisoformat(at), key
+        when = datetime.fromisoformat(at)
     except ValueError as exc:
         raise InvalidInputError("cursor: not a cursor this API gave") from exc
+    if when.tzinfo is None:  # this API only writes UTC times
+        raise InvalidInputError("cursor: not a cursor this API gave")
+    return when, key

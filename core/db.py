@@ -11,14 +11,17 @@ from sqlalchemy.sql.expression import ClauseElement
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get their folder, WAL journaling and a busy timeout."""
+    """An engine for `url`; SQLite files get their folder, WAL journaling and a busy timeout.
+
+    Bound values never appear in error messages (they may be e-mails or device ids, and errors are logged).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         driver = "postgresql+psycopg" if parsed.drivername == "postgresql" else parsed.drivername
-        return create_engine(parsed.set(drivername=driver), pool_pre_ping=True)
+        return create_engine(parsed.set(drivername=driver), pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -192,17 +192,21 @@ def list_graph_edges(session: Session, *, customer_id: str) -> list[EvidenceEdge
     return list(session.exec(statement))
 
 
-def customer_of_node(session: Session, *, record_id: str | None, kind: str | None, value: str | None) -> str:
-    """The customer whose graph holds a record (by id) or an identifier (by kind and value)."""
+def customers_of_node(session: Session, *, record_id: str | None, kind: str | None, value: str | None) -> set[str]:
+    """The customers whose graphs hold a record (by id) or an identifier (by kind and value).
+
+    A record is in one; an identifier may be in several (a link cut between two customers).
+    Raises NoSuchCustomerError when none holds it.
+    """
     if record_id is not None:
         found = select(EvidenceEdge.customer_id).where(
-            EvidenceEdge.edge == "record", EvidenceEdge.record_id == record_id
+            EvidenceEdge.record_id == record_id, EvidenceEdge.edge == "record"
         )
     else:
         found = select(EvidenceEdge.customer_id).where(
-            EvidenceEdge.edge == "identifier", EvidenceEdge.target_kind == kind, EvidenceEdge.target_value == value
+            EvidenceEdge.target_kind == kind, EvidenceEdge.target_value == value, EvidenceEdge.edge == "identifier"
         )
-    customer_id = session.exec(found.limit(1)).first()
-    if customer_id is None:
+    owners = set(session.exec(found.distinct()))
+    if not owners:
         raise NoSuchCustomerError("it belongs to no customer of the last build")
-    return customer_id
+    return owners

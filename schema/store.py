@@ -258,6 +258,10 @@ class EvidenceEdge(EvidenceEdgeBase, table=True):
     """Serving rows of the identity graphs, for `/identity` and `/identity/why`."""
 
     __tablename__ = "serving_identity_edges"
+    __table_args__ = (
+        Index("ix_serving_identity_edges_record", "record_id", "edge"),
+        Index("ix_serving_identity_edges_target", "target_kind", "target_value", "edge"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
 

@@ -57,7 +57,7 @@ def get_customer(customer_id: CustomerId, request: Request, documents: Documents
     body = _body(documents, customer_id, documents.get(customer_id=customer_id), caller)
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "X-API-Key"}
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+    if _matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
 
@@ -180,3 +180,9 @@ def _in_force(versions: list[CustomerVersion], at: datetime) -> CustomerVersion 
     """Of the versions holding at `at`, the one opened last (the account changed most recently)."""
     held = [v for v in versions if v.valid_from <= at and (v.valid_to is None or v.valid_to > at)]
     return max(held, key=lambda v: v.valid_from, default=None)
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match's weak comparison (RFC 9110 13.1.2): `*`, or any listed tag with or without W/."""
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags

@@ -44,8 +44,16 @@ def _graph(session: Session, customer_id: str) -> nx.Graph:
 
 
 def _label(label: str, *, unmasked: bool) -> str:
+    """A node label as the caller may see it: identifier values masked, and the device id inside a
+    device session's record id (`record:devices:<device>|<user>`)."""
     kind, _, value = label.partition(":")
-    return label if unmasked or kind in ("record", "user_id") else f"{kind}:{mask(value)}"
+    if unmasked or kind == "user_id":
+        return label
+    if kind == "record":
+        source, _, key = value.partition(":")
+        device, bar, user = key.partition("|")
+        return f"record:devices:{mask(device)}{bar}{user}" if source == "devices" else label
+    return f"{kind}:{mask(value)}"
 
 
 def _step(step: dict[str, Any], *, unmasked: bool) -> EvidenceStep:
@@ -83,19 +91,20 @@ def explain_link(
     """Why two records or identifiers are one customer: the strongest chain of evidence between them."""
     region = settings.identity.default_region
     first, second = parse_node(a, default_region=region), parse_node(b, default_region=region)
-    customer_id = _customer_of(session, first)
-    if _customer_of(session, second) != customer_id:
+    shared = _customers_of(session, first) & _customers_of(session, second)
+    if not shared:
         raise NotFoundError("a and b belong to different customers")
+    customer_id = min(shared)
     steps = evidence_path(_graph(session, customer_id), first, second)
     return EvidencePathPublic(
         customer_id=customer_id, steps=[_step(s, unmasked=caller.can(Scope.PII_READ)) for s in steps]
     )
 
 
-def _customer_of(session: Session, node: Node) -> str:
+def _customers_of(session: Session, node: Node) -> set[str]:
     if node[0] == "record":
-        return service.customer_of_node(session, record_id=node[1], kind=None, value=None)
-    return service.customer_of_node(session, record_id=None, kind=node[1], value=node[2])
+        return service.customers_of_node(session, record_id=node[1], kind=None, value=None)
+    return service.customers_of_node(session, record_id=None, kind=node[1], value=node[2])
 
 
 @router.get("/identity/overrides", response_model=OverridesPublic, responses=WRITE_ERRORS)

@@ -86,7 +86,7 @@ def list_risky_customers(
     after = None
     if cursor is not None:
         score, customer_id = decode(cursor, 2)
-        if not score.isdigit():
+        if not (score.isascii() and score.isdecimal()):
             raise InvalidInputError("cursor: not a cursor this API gave")
         after = (int(score), customer_id)
     rows = risk.list_queue(session, min_score=min_score, after=after, limit=limit)

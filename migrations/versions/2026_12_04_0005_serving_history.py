@@ -3,8 +3,8 @@ risk scores, and each customer's profile document rendered at projection time.
 
 Reviewed by hand: six new tables and one nullable text column (filled by the next projection;
 until then the API answers from nothing older than it had), all rewritten whole by each projection;
-indexes follow the reads (customer id then time for events and versions, customer id for graph
-edges, store then time for low-stock lists, score then id for the risk queue; the stock key itself
+indexes follow the reads (customer id then time for events and versions, customer id, record id and
+identifier for graph edges, store then time for low-stock lists, score then id for the risk queue; the stock key itself
 serves "product, store, as of");
 times are plain DateTime holding UTC (schema.store.UTCDateTime); strings as in the models.
 
@@ -78,6 +78,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_serving_identity_edges_customer_id", "serving_identity_edges", ["customer_id"])
+    op.create_index("ix_serving_identity_edges_record", "serving_identity_edges", ["record_id", "edge"])
+    op.create_index(
+        "ix_serving_identity_edges_target", "serving_identity_edges", ["target_kind", "target_value", "edge"]
+    )
     op.create_table(
         "serving_stock_levels",
         sa.Column("product_id", sa.String(length=64), nullable=False),

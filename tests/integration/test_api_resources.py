@@ -154,6 +154,8 @@ def test_the_identity_graph_and_the_evidence_path_between_two_of_its_nodes(clien
     assert all(a["to"] == b["from"] for a, b in zip(steps, steps[1:], strict=False))
     masked = client.get(f"/v1/customers/{customer}/identity", headers={"X-API-Key": READ_KEY}).json()
     assert email not in str(masked) and any("***" in n["id"] for n in masked["nodes"])
+    devices = [n["id"].removeprefix("device_id:") for n in graph["nodes"] if n["type"] == "device_id"]
+    assert devices and not any(device in str(masked) for device in devices), "a device id shows unmasked"
 
 
 def test_why_between_two_customers_is_404(client: httpx.Client, store) -> None:  # type: ignore[no-untyped-def]
