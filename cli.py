@@ -51,8 +51,9 @@ def _demo_key(settings: Settings) -> str:
             key = new_api_key()
             register(session, key=key, name="demo", scopes=list(Scope))
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(key + "\n")
-            os.chmod(path, 0o600)
+            path.unlink(missing_ok=True)  # created afresh with mode 600: never readable by others, even briefly
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+                file.write(key + "\n")
     return key
 
 

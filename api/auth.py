@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,7 +40,8 @@ class KeyRing:
     """Answers "whose key is this?" from the store, remembering each answer for `ttl` seconds.
 
     The cache keeps requests off the store; the price is that a revoked key keeps working in a
-    running process for up to `ttl` seconds.
+    running process for up to `ttl` seconds. It is a bounded LRU, so a flood of made-up keys
+    evicts the oldest answers, not every answer.
     """
 
     def __init__(self, engine: Engine, *, ttl: float, clock: Clock = time.monotonic):
@@ -47,31 +49,37 @@ class KeyRing:
         self._ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, Caller | None]] = {}
+        self._cache: OrderedDict[str, tuple[float, Caller | None]] = OrderedDict()
 
-    def caller(self, presented: str | None) -> Caller:
-        """The caller behind a presented key; 401 if it is missing, unknown or revoked."""
+    def cached(self, presented: str | None) -> Caller | None:
+        """The caller behind a key when the answer is remembered (no store read); None otherwise."""
         if not presented:
             raise HTTPException(401, "missing X-API-Key header", headers=_UNAUTHORIZED)
-        found = self._lookup(keys.digest(presented), presented)
-        if found is None:
-            raise HTTPException(401, "unknown or revoked API key", headers=_UNAUTHORIZED)
-        return found
-
-    def _lookup(self, key_hash: str, presented: str) -> Caller | None:
-        now = self._clock()
         with self._lock:
-            cached = self._cache.get(key_hash)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+            entry = self._cache.get(keys.digest(presented))
+        if entry is None or entry[0] <= self._clock():
+            return None
+        return _known(entry[1])
+
+    def caller(self, presented: str | None) -> Caller:
+        """The caller behind a presented key; 401 if it is missing, unknown or revoked (reads the store)."""
+        if not presented:
+            raise HTTPException(401, "missing X-API-Key header", headers=_UNAUTHORIZED)
         with Session(self._engine) as session:
             record = keys.get_active(session, key=presented)
         found = None if record is None or record.id is None else Caller(record.id, _scopes(record.scopes))
         with self._lock:
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[key_hash] = (now + self._ttl, found)
-        return found
+            self._cache[keys.digest(presented)] = (self._clock() + self._ttl, found)
+            self._cache.move_to_end(keys.digest(presented))
+            while len(self._cache) > _CACHE_LIMIT:
+                self._cache.popitem(last=False)
+        return _known(found)
+
+
+def _known(found: Caller | None) -> Caller:
+    if found is None:
+        raise HTTPException(401, "unknown or revoked API key", headers=_UNAUTHORIZED)
+    return found
 
 
 def _scopes(stored: str) -> frozenset[Scope]:

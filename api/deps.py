@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from api.auth import API_KEY_HEADER, Caller
+from api.auth import API_KEY_HEADER, Caller, KeyRing
 from core.config import CatalogSettings, Scope, Settings
 from lakehouse.lake import Lake
 from profiles.service import Documents
@@ -60,8 +61,12 @@ def _lake_handle(request: Request) -> LakeHandle:
 
 
 async def _caller(request: Request, key: Annotated[str | None, Security(API_KEY_HEADER)]) -> Caller:
-    """Authenticate and rate-limit on the event loop: a cached key costs a digest, not a thread hop."""
-    caller: Caller = request.app.state.keyring.caller(key)
+    """Authenticate and rate-limit on the event loop: a remembered key costs a digest, not a thread hop;
+    only a key not remembered is looked up in the store, in a worker thread."""
+    ring: KeyRing = request.app.state.keyring
+    caller = ring.cached(key)
+    if caller is None:
+        caller = await run_in_threadpool(ring.caller, key)
     request.app.state.limiter.admit(caller.key_id)
     return caller
 

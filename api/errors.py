@@ -69,11 +69,10 @@ def status_for(error: C360Error) -> int:
 
 def moved(request: Request, exc: CustomerMovedError) -> JSONResponse:
     """308 to the same resource of the one customer a merged id became; 300 listing a split id's customers."""
-    path = request.url.path
-    locations = [path.replace(f"/{exc.customer_id}", f"/{new}", 1) for new in exc.current_ids]
+    path, query = request.url.path, f"?{request.url.query}" if request.url.query else ""
+    locations = [path.replace(f"/{exc.customer_id}", f"/{new}", 1) + query for new in exc.current_ids]
     if len(locations) == 1:
-        query = f"?{request.url.query}" if request.url.query else ""
-        return problem(308, str(exc), headers={"Location": locations[0] + query})
+        return problem(308, str(exc), headers={"Location": locations[0]})
     return problem(300, str(exc), candidates=exc.current_ids, locations=locations)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.masking import mask
+from core.masking import mask, mask_url
 from schema.store import CustomerEvent, CustomerOrder, CustomerVersion
 
 TRACKED_ATTRIBUTES = ("email", "phone", "first_name", "last_name", "loyalty_id")
@@ -124,7 +124,7 @@ class OrderPublic(BaseModel):
 
 
 class EventPublic(BaseModel):
-    """A behavioural event (device masked without `pii:read`)."""
+    """A behavioural event (without `pii:read`: device masked, page address without its query)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [PROFILE_EXAMPLE["recent_events"][0]]})
 
@@ -142,7 +142,7 @@ class EventPublic(BaseModel):
         """From a serving row."""
         fields = event.model_dump(exclude={"customer_id"})
         if not unmasked:
-            fields["device_id"] = mask(event.device_id)
+            fields |= {"device_id": mask(event.device_id), "page_url": mask_url(event.page_url)}
         return cls(**fields)
 
 

@@ -11,3 +11,10 @@ def mask(value: str | None, keep: int = 2) -> str | None:
         local, _, domain = value.partition("@")
         return f"{local[:keep]}***@{domain}"
     return f"{value[:keep]}***{value[-2:]}" if len(value) > keep + 4 else "***"
+
+
+def mask_url(url: str | None) -> str | None:
+    """A page address without its query and fragment, where searches and forms put typed values."""
+    if not url:
+        return url
+    return url.split("?", 1)[0].split("#", 1)[0]

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from core.masking import mask
+from core.masking import mask, mask_url
 
 RECENT = 10  # orders and events a profile shows
 CHANNELS = ("web", "pos", "marketplace")
@@ -144,7 +144,9 @@ def mask_document(document: dict[str, Any]) -> dict[str, Any]:
     masked["identifiers"] = [
         {**i, "value": mask(i["value"]) or ""} if i["kind"] in MASKED_KINDS else i for i in document["identifiers"]
     ]
-    masked["recent_events"] = [{**e, "device_id": mask(e["device_id"])} for e in document["recent_events"]]
+    masked["recent_events"] = [
+        {**e, "device_id": mask(e["device_id"]), "page_url": mask_url(e["page_url"])} for e in document["recent_events"]
+    ]
     masked["household"] = [{**h, "value": mask(h["value"]) or ""} for h in document["household"]]
     return masked
 

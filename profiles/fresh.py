@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime
+from typing import Any, get_args
 
 import polars as pl
 import pyarrow as pa
@@ -20,13 +21,19 @@ from sqlalchemy import Engine, and_, insert, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
 from identity.attribution import attribute_events
-from profiles.document import render
+from identity.normalize import normalize_device_id
+from identity.records import map_distinct
+from profiles.document import HOUSEHOLD_RULE, render
 from profiles.projection import event_rows
 from schema.store import CustomerEvent, CustomerIdentifier, CustomerOrder, CustomerProfile
 
 logger = logging.getLogger(__name__)
 
-_PROFILE_COLUMNS = [c for c in CustomerProfile.model_fields if c != "document"]
+_SKIPPED = ("id", "document")  # store-only columns the renderer never reads
+_DTYPES: dict[Any, pl.DataType] = {
+    str: pl.String(), int: pl.Int64(), float: pl.Float64(), bool: pl.Boolean(), date: pl.Date(),
+    datetime: pl.Datetime("us", "UTC"),
+}  # fmt: skip
 
 
 @dataclass
@@ -65,14 +72,14 @@ def add_events(engine: Engine, events: pl.DataFrame) -> FreshReport:
 def _identifier_links(session: Session, events: pl.DataFrame) -> pl.DataFrame:
     """The served account and device identifiers the events name, in the shape of identity links."""
     users = events["user_id"].drop_nulls().cast(pl.String).unique().to_list()
-    devices = events["device_id"].drop_nulls().unique().to_list()
+    devices = map_distinct(events["device_id"], normalize_device_id).drop_nulls().unique().to_list()
     statement = select(CustomerIdentifier).where(
         or_(
             and_(col(CustomerIdentifier.kind) == "user_id", col(CustomerIdentifier.value).in_(users)),
             and_(col(CustomerIdentifier.kind) == "device_id", col(CustomerIdentifier.value).in_(devices)),
         )
     )
-    return _frame(session.exec(statement).all(), ["kind", "value", "customer_id", "rule"])
+    return _frame(CustomerIdentifier, session.exec(statement).all())
 
 
 def _count(session: Session, new: pl.DataFrame) -> None:
@@ -83,32 +90,54 @@ def _count(session: Session, new: pl.DataFrame) -> None:
         if profile is None:
             continue
         latest = last if profile.last_event_ts is None else max(profile.last_event_ts, last)
+        seen = latest if profile.last_seen is None else max(profile.last_seen, latest)
         session.execute(
             update(CustomerProfile)
             .where(col(CustomerProfile.customer_id) == customer_id)
-            .values(event_count=CustomerProfile.event_count + n, last_event_ts=latest)
+            .values(event_count=CustomerProfile.event_count + n, last_event_ts=latest, last_seen=seen)
         )
 
 
 def _render(session: Session, customers: list[str]) -> None:
     """Render the documents of these customers again from their served rows."""
     session.expire_all()
-    rows: dict[type[SQLModel], pl.DataFrame] = {}
-    for model in (CustomerProfile, CustomerIdentifier, CustomerOrder, CustomerEvent):
-        found = session.exec(select(model).where(col(model.customer_id).in_(customers))).all()
-        columns = _PROFILE_COLUMNS if model is CustomerProfile else [c for c in model.model_fields if c != "id"]
-        rows[model] = _frame(found, columns)
+    rows = {model: _rows(session, model, customers) for model in (CustomerProfile, CustomerOrder, CustomerEvent)}
     profiles = rows[CustomerProfile]
-    documents = render(profiles, rows[CustomerIdentifier], rows[CustomerOrder], rows[CustomerEvent])
+    documents = render(profiles, _identifiers(session, customers), rows[CustomerOrder], rows[CustomerEvent])
     for customer_id, document in zip(profiles["customer_id"], documents, strict=True):
         session.execute(
             update(CustomerProfile).where(col(CustomerProfile.customer_id) == customer_id).values(document=document)
         )
 
 
-def _frame(models: Sequence[SQLModel], columns: list[str]) -> pl.DataFrame:
-    data: dict[str, list[Any]] = {c: [getattr(m, c) for m in models] for c in columns}
-    return pl.DataFrame(data, infer_schema_length=None)
+def _identifiers(session: Session, customers: list[str]) -> pl.DataFrame:
+    """The customers' identifiers, and the other members' rows of their family ones (household links)."""
+    theirs = _rows(session, CustomerIdentifier, customers)
+    family = theirs.filter(pl.col("rule").str.starts_with(HOUSEHOLD_RULE))
+    if family.is_empty():
+        return theirs
+    shared = or_(*(and_(col(CustomerIdentifier.kind) == k, col(CustomerIdentifier.value) == v)
+                   for k, v in family.select("kind", "value").unique().iter_rows()))  # fmt: skip
+    members = session.exec(
+        select(CustomerIdentifier).where(shared, ~col(CustomerIdentifier.customer_id).in_(customers))
+    )
+    return pl.concat([theirs, _frame(CustomerIdentifier, members.all())])
+
+
+def _rows(session: Session, model: type[SQLModel], customers: list[str]) -> pl.DataFrame:
+    found = session.exec(select(model).where(col(model.customer_id).in_(customers)))  # type: ignore[attr-defined]
+    return _frame(model, found.all())
+
+
+def _frame(model: type[SQLModel], rows: Sequence[SQLModel]) -> pl.DataFrame:
+    """Serving rows as a frame typed from the model, so an empty or all-null column keeps its type."""
+    schema = {name: _dtype(field.annotation) for name, field in model.model_fields.items() if name not in _SKIPPED}
+    return pl.DataFrame({c: [getattr(r, c) for r in rows] for c in schema}, schema=schema)
+
+
+def _dtype(annotation: Any) -> pl.DataType:
+    kinds = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    return _DTYPES[kinds[0]]
 
 
 def event_sink(engine: Engine) -> Callable[[pa.Table], None]:

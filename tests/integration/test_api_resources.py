@@ -70,6 +70,12 @@ def test_events_page_by_type(client: httpx.Client, store) -> None:  # type: igno
     assert len(views) == sum(e["event_type"] == "view" for e in events)
     masked = client.get(f"/v1/customers/{customer}/events", headers={"X-API-Key": READ_KEY}).json()["data"]
     assert all(e["device_id"] is None or "***" in e["device_id"] for e in masked)
+    searches = client.get(f"/v1/customers/{customer}/events", params={"type": "search"}, headers=EVERY).json()["data"]
+    assert any("?" in (e["page_url"] or "") for e in searches), "the sample's searches carry their query"
+    masked_searches = client.get(
+        f"/v1/customers/{customer}/events", params={"type": "search"}, headers={"X-API-Key": READ_KEY}
+    ).json()["data"]
+    assert all("?" not in (e["page_url"] or "") for e in masked_searches), "typed searches show without pii:read"
 
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "WyJ4Il0", "WyIyMDI2IiwgIngiLCAieSJd"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.models import CustomerPublic
 from core.db import make_engine
@@ -71,3 +71,40 @@ def test_new_events_are_served_once_counted_and_shown_first(engine: Engine) -> N
     assert profile.metrics.last_event_ts == now + timedelta(seconds=2)
     assert [e.event_id for e in profile.recent_events[:3]] == ["fresh-3", "fresh-2", "fresh-1"]
     assert add_events(engine, batch).served == 0, "a replayed batch is served once"
+
+
+def test_a_browsing_household_member_seen_by_an_uppercased_device_keeps_its_household(engine: Engine) -> None:
+    with Session(engine) as session:
+        no_orders = select(CustomerProfile.customer_id).where(CustomerProfile.order_count == 0)
+        device = session.exec(
+            select(CustomerIdentifier).where(
+                CustomerIdentifier.rule == "exact:device_id", col(CustomerIdentifier.customer_id).in_(no_orders)
+            )
+        ).first()
+        family = session.exec(
+            select(CustomerIdentifier).where(col(CustomerIdentifier.rule).startswith("household_"))
+        ).first()
+        assert device is not None and family is not None
+        family_device = session.exec(
+            select(CustomerIdentifier).where(
+                CustomerIdentifier.customer_id == family.customer_id, CustomerIdentifier.rule == "exact:device_id"
+            )
+        ).first()
+        assert family_device is not None
+        before = session.get(CustomerProfile, family.customer_id)
+        assert before is not None and before.document
+        household = CustomerPublic.model_validate_json(before.document).household
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    batch = pl.concat(
+        [
+            events(None, device.value.upper(), ["fresh-browse"], now),
+            events(None, family_device.value, ["fresh-family"], now),
+        ]
+    )
+    assert add_events(engine, batch).customers == 2
+    with Session(engine) as session:
+        browsing, member = (session.get(CustomerProfile, c) for c in (device.customer_id, family.customer_id))
+        assert browsing is not None and member is not None and browsing.document and member.document
+    assert CustomerPublic.model_validate_json(browsing.document).recent_events[0].event_id == "fresh-browse"
+    refreshed = CustomerPublic.model_validate_json(member.document)
+    assert refreshed.recent_events[0].event_id == "fresh-family" and refreshed.household == household and household

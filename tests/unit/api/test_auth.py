@@ -42,17 +42,33 @@ def test_a_key_resolves_to_its_scopes_until_revoked_and_the_cache_expires(engine
     ring = KeyRing(engine, ttl=5.0, clock=clock)
     with Session(engine) as session:
         record, key = keys.create(session, name="dashboard", scopes=["pii:read", "profile:read"])
+    assert ring.cached(key) is None, "nothing remembered before the first look-up"
     caller = ring.caller(key)
     assert caller.scopes == {Scope.PROFILE_READ, Scope.PII_READ} and caller.key_id == record.id
     with Session(engine) as session:
         assert record.id is not None
         keys.revoke(session, key_id=record.id)
     clock.now += 4.9
-    assert ring.caller(key) == caller  # still cached
+    assert ring.cached(key) == caller, "remembered for the cache time"
     clock.now += 0.2
+    assert ring.cached(key) is None, "forgotten after it"
     with pytest.raises(HTTPException) as refused:
         ring.caller(key)
     assert refused.value.status_code == 401
+    with pytest.raises(HTTPException):
+        ring.cached(key)  # the refusal is remembered too: guessing does not reach the store
+
+
+def test_the_cache_evicts_the_oldest_answers_first(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("api.auth._CACHE_LIMIT", 2)
+    ring = KeyRing(engine, ttl=60.0, clock=Clock())
+    with Session(engine) as session:
+        _, key = keys.create(session, name="dashboard", scopes=["profile:read"])
+    ring.caller(key)
+    for guess in ("c360_guess-one-000000000000000", "c360_guess-two-000000000000000"):
+        with pytest.raises(HTTPException):
+            ring.caller(guess)
+    assert ring.cached(key) is None, "the oldest answer went first"
 
 
 @pytest.mark.parametrize("presented", [None, "", "c360_never-issued-0000000000000000"])
