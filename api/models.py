@@ -9,9 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.masking import mask, mask_url
+from schema.lake import USER_TRACKED_ATTRIBUTES
 from schema.store import CustomerEvent, CustomerOrder, CustomerVersion
-
-TRACKED_ATTRIBUTES = ("email", "phone", "first_name", "last_name", "loyalty_id")
 
 PROFILE_EXAMPLE: dict[str, Any] = {
     "customer_id": "C-3f9a0c21d4e5",
@@ -165,7 +164,7 @@ class VersionPublic(BaseModel):
         """From a serving row, personal values masked unless `unmasked`."""
         fields = version.model_dump(exclude={"id", "customer_id"})
         if not unmasked:
-            fields |= {name: mask(fields[name]) for name in TRACKED_ATTRIBUTES}
+            fields |= {name: mask(fields[name]) for name in USER_TRACKED_ATTRIBUTES}
         return cls(**fields)
 
 

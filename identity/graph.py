@@ -30,6 +30,7 @@ PERSON_KINDS = ("user_id", "loyalty_id")
 NAME_SIMILARITY = 80.0
 # A device seen with two accounts is a shared computer, not proof the accounts are one person.
 MAX_PEOPLE_BY_KIND = {"device_id": 1}
+HOUSEHOLD_REASON = "household_"  # prefix of the reason a family e-mail or phone links nobody by
 # Kinds that make a component a customer; a device alone is an anonymous visitor.
 CUSTOMER_KINDS = frozenset({"email", "phone", "loyalty_id", "user_id", "marketplace_buyer_id"})
 # What cutting a link costs when a cannot-link splits a component: stronger evidence costs more,
@@ -129,7 +130,7 @@ def untrusted_identifiers(
     # Junk is junk however many people typed it: counting the names on test@test.com is quadratic.
     carried = identifiers.join(junk, on=["kind", "value"], how="anti")
     for kind, value, people in _named_people(records, carried).filter(pl.col("named_people") > 1).iter_rows():
-        reasons.setdefault(identifier_node(kind, value), f"household_{people}_people")
+        reasons.setdefault(identifier_node(kind, value), f"{HOUSEHOLD_REASON}{people}_people")
     limits = pl.col("kind").replace_strict(MAX_PEOPLE_BY_KIND, default=max_people, return_dtype=pl.Int64)
     for kind, value, people in _id_people(identifiers).filter(pl.col("id_people") > limits).iter_rows():
         reasons.setdefault(identifier_node(kind, value), f"shared_by_{people}_people")

@@ -15,12 +15,12 @@ import orjson
 import polars as pl
 
 from core.masking import mask, mask_url
+from identity.graph import HOUSEHOLD_REASON
 
 RECENT = 10  # orders and events a profile shows
 CHANNELS = ("web", "pos", "marketplace")
 PERSONAL = ("first_name", "last_name", "email", "phone", "street", "postcode", "loyalty_id")
 MASKED_KINDS = frozenset({"email", "phone", "loyalty_id", "device_id", "marketplace_buyer_id"})
-HOUSEHOLD_RULE = "household_"
 RISK_SLOT = ',"risk":null}'  # every document ends so: the risk summary goes in per caller
 TOP_REASONS = 3
 _SCALARS = ("customer_id", *PERSONAL[:4], "dob", "street", "city", "postcode", "country", "loyalty_id")
@@ -73,7 +73,7 @@ def _platforms(orders: pl.DataFrame) -> pl.DataFrame:
 
 
 def _household(identifiers: pl.DataFrame) -> pl.DataFrame:
-    family = identifiers.filter(pl.col("rule").str.starts_with(HOUSEHOLD_RULE)).select("kind", "value", "customer_id")
+    family = identifiers.filter(pl.col("rule").str.starts_with(HOUSEHOLD_REASON)).select("kind", "value", "customer_id")
     pairs = family.join(family.rename({"customer_id": "other"}), on=["kind", "value"]).filter(
         pl.col("customer_id") != pl.col("other")
     )

@@ -10,10 +10,8 @@ everything from the lake and replaces it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, get_args
 
 import polars as pl
 import pyarrow as pa
@@ -21,19 +19,14 @@ from sqlalchemy import Engine, and_, insert, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
 from identity.attribution import attribute_events
+from identity.graph import HOUSEHOLD_REASON
 from identity.normalize import normalize_device_id
 from identity.records import map_distinct
-from profiles.document import HOUSEHOLD_RULE, render
-from profiles.projection import event_rows
+from profiles.document import render
+from profiles.projection import event_rows, model_frame
 from schema.store import CustomerEvent, CustomerIdentifier, CustomerOrder, CustomerProfile
 
 logger = logging.getLogger(__name__)
-
-_SKIPPED = ("id", "document")  # store-only columns the renderer never reads
-_DTYPES: dict[Any, pl.DataType] = {
-    str: pl.String(), int: pl.Int64(), float: pl.Float64(), bool: pl.Boolean(), date: pl.Date(),
-    datetime: pl.Datetime("us", "UTC"),
-}  # fmt: skip
 
 
 @dataclass
@@ -79,7 +72,7 @@ def _identifier_links(session: Session, events: pl.DataFrame) -> pl.DataFrame:
             and_(col(CustomerIdentifier.kind) == "device_id", col(CustomerIdentifier.value).in_(devices)),
         )
     )
-    return _frame(CustomerIdentifier, session.exec(statement).all())
+    return model_frame(CustomerIdentifier, session.exec(statement).all())
 
 
 def _count(session: Session, new: pl.DataFrame) -> None:
@@ -113,7 +106,7 @@ def _render(session: Session, customers: list[str]) -> None:
 def _identifiers(session: Session, customers: list[str]) -> pl.DataFrame:
     """The customers' identifiers, and the other members' rows of their family ones (household links)."""
     theirs = _rows(session, CustomerIdentifier, customers)
-    family = theirs.filter(pl.col("rule").str.starts_with(HOUSEHOLD_RULE))
+    family = theirs.filter(pl.col("rule").str.starts_with(HOUSEHOLD_REASON))
     if family.is_empty():
         return theirs
     shared = or_(*(and_(col(CustomerIdentifier.kind) == k, col(CustomerIdentifier.value) == v)
@@ -121,23 +114,12 @@ def _identifiers(session: Session, customers: list[str]) -> pl.DataFrame:
     members = session.exec(
         select(CustomerIdentifier).where(shared, ~col(CustomerIdentifier.customer_id).in_(customers))
     )
-    return pl.concat([theirs, _frame(CustomerIdentifier, members.all())])
+    return pl.concat([theirs, model_frame(CustomerIdentifier, members.all())])
 
 
 def _rows(session: Session, model: type[SQLModel], customers: list[str]) -> pl.DataFrame:
     found = session.exec(select(model).where(col(model.customer_id).in_(customers)))  # type: ignore[attr-defined]
-    return _frame(model, found.all())
-
-
-def _frame(model: type[SQLModel], rows: Sequence[SQLModel]) -> pl.DataFrame:
-    """Serving rows as a frame typed from the model, so an empty or all-null column keeps its type."""
-    schema = {name: _dtype(field.annotation) for name, field in model.model_fields.items() if name not in _SKIPPED}
-    return pl.DataFrame({c: [getattr(r, c) for r in rows] for c in schema}, schema=schema)
-
-
-def _dtype(annotation: Any) -> pl.DataType:
-    kinds = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
-    return _DTYPES[kinds[0]]
+    return model_frame(model, found.all())
 
 
 def event_sink(engine: Engine) -> Callable[[pa.Table], None]:

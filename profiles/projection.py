@@ -6,7 +6,9 @@ scans Iceberg.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, get_args
 
 import polars as pl
 from sqlalchemy import Engine, delete, insert
@@ -32,13 +34,37 @@ SERVING_MODELS: tuple[type[SQLModel], ...] = (
     CustomerRedirect, CustomerRisk,
 )  # fmt: skip
 GRAPH_EDGES = ("record", "identifier", "match", "must_link")
-_PROFILE_COLUMNS = [c for c in CustomerProfile.model_fields if c != "document"]
 _ORDER_COLUMNS = list(CustomerOrder.model_fields)
 _EVENT_COLUMNS = list(CustomerEvent.model_fields)
-_VERSION_COLUMNS = [c for c in CustomerVersion.model_fields if c != "id"]
-EDGE_SCHEMA = {c: pl.Float64 if c == "probability" else pl.String for c in EvidenceEdge.model_fields if c != "id"}
 _REDIRECT_COLUMNS = list(CustomerRedirect.model_fields)
 _CHUNK = 5_000
+_STORE_ONLY = ("id", "document")  # columns the store keeps that no frame carries
+_DTYPES: dict[Any, pl.DataType] = {
+    str: pl.String(), int: pl.Int64(), float: pl.Float64(), bool: pl.Boolean(), date: pl.Date(),
+    datetime: pl.Datetime("us", "UTC"),
+}  # fmt: skip
+
+
+def model_schema(model: type[SQLModel]) -> dict[str, pl.DataType]:
+    """The Polars schema of a serving model's rows, typed from its fields (so empty or all-null columns
+    keep their type)."""
+    return {name: _dtype(field.annotation) for name, field in model.model_fields.items() if name not in _STORE_ONLY}
+
+
+def model_frame(model: type[SQLModel], rows: Sequence[SQLModel]) -> pl.DataFrame:
+    """Serving rows read back from the store as a typed frame."""
+    schema = model_schema(model)
+    return pl.DataFrame({c: [getattr(r, c) for r in rows] for c in schema}, schema=schema)
+
+
+def _dtype(annotation: Any) -> pl.DataType:
+    kinds = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    return _DTYPES[kinds[0]]
+
+
+_PROFILE_COLUMNS = list(model_schema(CustomerProfile))
+_VERSION_COLUMNS = list(model_schema(CustomerVersion))
+_EDGE_COLUMNS = list(model_schema(EvidenceEdge))
 
 
 def profile_rows(customers: pl.DataFrame, metrics: pl.DataFrame) -> pl.DataFrame:
@@ -71,7 +97,7 @@ def version_rows(users: pl.DataFrame, record_links: pl.DataFrame) -> pl.DataFram
 def edge_rows(evidence: pl.DataFrame) -> pl.DataFrame:
     """The graph edges of each customer (what explanations need; cuts and set-asides stay in the lake)."""
     kept = evidence.filter(pl.col("customer_id").is_not_null() & pl.col("edge").is_in(GRAPH_EDGES))
-    return kept.select(list(EDGE_SCHEMA))
+    return kept.select(_EDGE_COLUMNS)
 
 
 def redirect_rows(changes: pl.DataFrame, current_ids: pl.Series) -> pl.DataFrame:
@@ -96,8 +122,12 @@ def project_risk(engine: Engine, rows: pl.DataFrame) -> None:
     """Replace the served risk scores alone (after `c360 score`), atomically."""
     with Session(engine) as session, session.begin():
         session.execute(delete(CustomerRisk))
-        for batch in rows.iter_slices(_CHUNK):
-            session.execute(insert(CustomerRisk), batch.to_dicts())
+        _insert(session, CustomerRisk, rows)
+
+
+def _insert(session: Session, model: type[SQLModel], frame: pl.DataFrame) -> None:
+    for batch in frame.iter_slices(_CHUNK):
+        session.execute(insert(model), batch.to_dicts())
 
 
 def served_build(engine: Engine) -> str | None:
@@ -113,7 +143,6 @@ def project(engine: Engine, build: ServingBuild, rows: Mapping[type[SQLModel], p
             session.execute(delete(model))
         session.execute(delete(ServingBuild))
         for model, frame in rows.items():
-            for batch in frame.iter_slices(_CHUNK):
-                session.execute(insert(model), batch.to_dicts())
+            _insert(session, model, frame)
         session.add(build)
     return build

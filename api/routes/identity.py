@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import networkx as nx
-import polars as pl
 from fastapi import APIRouter, Path, Query, Response
 from sqlmodel import Session
 
@@ -29,7 +28,8 @@ from identity.explain import component_json, evidence_path, parse_node
 from identity.graph import Node
 from identity.state import linkage_of
 from profiles import service
-from profiles.projection import EDGE_SCHEMA
+from profiles.projection import model_frame
+from schema.store import EvidenceEdge
 
 router = APIRouter(prefix="/v1", tags=["identity"])
 WRITE_ERRORS = error_responses("identity:write")
@@ -39,7 +39,7 @@ Node_ = Annotated[str, Query(min_length=3, max_length=400, description=NODE_HELP
 
 def _graph(session: Session, customer_id: str) -> nx.Graph:
     edges = service.list_graph_edges(session, customer_id=customer_id)
-    frame = pl.DataFrame([e.model_dump(include=set(EDGE_SCHEMA)) for e in edges], schema=EDGE_SCHEMA)
+    frame = model_frame(EvidenceEdge, edges)
     return linkage_of(frame).networkx()
 
 
