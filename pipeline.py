@@ -18,21 +18,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+import pyarrow as pa
+from sqlalchemy import Engine
 from sqlmodel import Session
 
-from core.config import KafkaSettings, Settings
+from core.config import KafkaSettings, RiskSettings, Settings
 from core.db import make_engine
 from identity import overrides
 from identity.job import IdentityReport, new_build_id, run_identity
 from ingest.entities import ALL_ENTITIES, EVENTS
 from ingest.replay_events import send_lines
 from ingest.sources.files import FileSource
-from ingest.stream import StreamBatch, consume_events, stream_worker
+from ingest.stream import OnConformed, StreamBatch, consume_events, stream_worker
 from ingest.worker import EntityRun, OnBatch, Worker
 from lakehouse.lake import Lake
 from migrations import upgrade_head
+from profiles.fresh import add_events
 from profiles.job import ProfilesReport, gold_inputs, gold_is_current, run_profiles
+from profiles.projection import serve_risk
 from risk.job import run_risk
+from risk.live import LiveRisk
 
 logger = logging.getLogger(__name__)
 
@@ -118,3 +124,16 @@ def build_gold(
         return identity, run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
     finally:
         engine.dispose()
+
+
+def serve_stream(lake: Lake, engine: Engine, risk: RiskSettings) -> OnConformed:
+    """The stream worker's hook for each committed batch: serve its events, then rescore their customers."""
+    live = LiveRisk(lake, risk)
+
+    def serve(conformed: pa.Table) -> None:
+        events = pl.DataFrame(conformed)
+        add_events(engine, events)
+        if (scores := live.rescore(events)) is not None:
+            serve_risk(engine, scores)
+
+    return serve

@@ -125,7 +125,7 @@ def ingest_kafka(
     from ingest.stream import consume_events, stream_worker
     from lakehouse.lake import Lake
     from migrations import upgrade_head
-    from profiles.fresh import event_sink
+    from pipeline import serve_stream
 
     config = settings()
     _required(config.kafka.bootstrap_servers, "C360_KAFKA__BOOTSTRAP_SERVERS")
@@ -142,7 +142,7 @@ def ingest_kafka(
     try:
         with Lake.open(config.catalog) as lake:
             lake.create()
-            worker = stream_worker(lake, kafka, metrics=metrics, on_conformed=event_sink(engine))
+            worker = stream_worker(lake, kafka, metrics=metrics, on_conformed=serve_stream(lake, engine, config.risk))
             consume_events(worker, kafka, stop=stop, idle_seconds=idle if once else None)
     except C360Error as exc:
         console.print(f"[red]error:[/red] {exc}")

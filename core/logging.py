@@ -37,12 +37,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+class CurrentStderrHandler(logging.StreamHandler):
+    """Writes to `sys.stderr` as it is at each record, so a stream swapped in and closed later is no trap."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _replaced: Any) -> None:
+        """StreamHandler assigns its stream once; this handler looks it up per record instead."""
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) -> None:
     """Install one root handler; JSON lines unless stderr is a terminal (or as forced)."""
     use_json = not sys.stderr.isatty() if json_lines is None else json_lines
     handler: logging.Handler
     if use_json:
-        handler = logging.StreamHandler()
+        handler = CurrentStderrHandler()
         handler.setFormatter(JsonFormatter())
     else:
         from rich.logging import RichHandler

@@ -65,6 +65,11 @@ def read_polars(
     return to_frame(read_arrow(table, row_filter=row_filter, columns=columns, as_of=as_of))
 
 
+def newest_per(rows: pl.DataFrame, key: str, at: str) -> pl.DataFrame:
+    """The newest row (by `at`) of each `key`, of a table that appends new versions of a row instead of replacing it."""
+    return rows.sort(at, descending=True).unique(key, keep="first")
+
+
 def duckdb_over(
     tables: Mapping[str, Table], connection: duckdb.DuckDBPyConnection | None = None
 ) -> duckdb.DuckDBPyConnection:

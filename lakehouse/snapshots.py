@@ -33,6 +33,12 @@ def ancestors(table: Table | TableMetadata) -> Iterator[Snapshot]:
         snapshot = metadata.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
 
 
+def current_snapshot_id(table: Table) -> int | None:
+    """The table's current snapshot id; None while nothing was ever committed to it."""
+    snapshot = table.current_snapshot()
+    return None if snapshot is None else snapshot.snapshot_id
+
+
 def last_property(table: Table | TableMetadata, key: str) -> str | None:
     """The newest value of a summary property along the current lineage.
 

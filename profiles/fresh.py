@@ -10,11 +10,9 @@ everything from the lake and replaces it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
-import pyarrow as pa
 from sqlalchemy import Engine, and_, insert, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
@@ -120,12 +118,3 @@ def _identifiers(session: Session, customers: list[str]) -> pl.DataFrame:
 def _rows(session: Session, model: type[SQLModel], customers: list[str]) -> pl.DataFrame:
     found = session.exec(select(model).where(col(model.customer_id).in_(customers)))  # type: ignore[attr-defined]
     return model_frame(model, found.all())
-
-
-def event_sink(engine: Engine) -> Callable[[pa.Table], None]:
-    """A stream worker's `on_conformed` hook that serves each committed batch's events."""
-
-    def serve(conformed: pa.Table) -> None:
-        add_events(engine, pl.from_arrow(conformed))  # type: ignore[arg-type]
-
-    return serve

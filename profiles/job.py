@@ -16,8 +16,9 @@ from identity.normalize import IDENTIFIER_KINDS
 from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import equal_to, read_polars
-from lakehouse.snapshots import last_property
+from lakehouse.snapshots import current_snapshot_id, last_property
 from profiles.document import render
+from profiles.fresh import add_events
 from profiles.metrics import customer_metrics, item_counts
 from profiles.projection import (
     edge_rows,
@@ -81,9 +82,7 @@ def gold_inputs(lake: Lake, *, overrides: str = "", identity_settings: str = "")
 
     A change to any of them makes the next build resolve again.
     """
-    snapshots: dict[str, object] = {
-        t.full_name: getattr(lake.table(t).current_snapshot(), "snapshot_id", None) for t in GOLD_INPUTS
-    }
+    snapshots: dict[str, object] = {t.full_name: current_snapshot_id(lake.table(t)) for t in GOLD_INPUTS}
     if overrides:
         snapshots["identity_overrides"] = overrides
     if identity_settings:
@@ -108,7 +107,9 @@ def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime, in
     links = read_polars(lake.table(tables.IDENTITY_LINKS))
     orders = read_polars(lake.table(tables.ORDERS), row_filter="is_deleted == false", columns=ORDER_COLUMNS)
     orders = orders.join(item_counts(read_polars(lake.table(tables.ORDER_ITEMS))), on="order_id", how="left")
-    events = read_polars(lake.table(tables.EVENTS), columns=EVENT_COLUMNS)
+    events_table = lake.table(tables.EVENTS)  # one snapshot, read now; `_serve_late_events` reads what came after
+    events_read = current_snapshot_id(events_table)
+    events = read_polars(events_table, columns=EVENT_COLUMNS)
     record_links = links.filter(pl.col("link_type") == "record")
     identifier_links = links.filter(pl.col("link_type") == "identifier")
     attributed_orders = customer_orders(orders, record_links)
@@ -137,6 +138,22 @@ def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime, in
         orders=len(attributed_orders),
     )  # fmt: skip
     project(engine, build, rows)
+    _serve_late_events(lake, engine, events_read, events["event_id"])
     report = ProfilesReport(build_id, len(customers), len(attributed_orders), len(attributed_events))
     logger.info("profiles build %s: %s", build_id, report)
     return report
+
+
+def _serve_late_events(lake: Lake, engine: Engine, read: int | None, served: pl.Series) -> None:
+    """Serve the events the stream worker committed after the build read them, as fresh activity.
+
+    Their batches' hooks may have run against the store this projection just replaced; the hook
+    skips events served already, so whichever runs last finds the work done.
+    """
+    current = lake.table(tables.EVENTS)
+    if current_snapshot_id(current) == read:
+        return
+    late = read_polars(current, columns=EVENT_COLUMNS).filter(~pl.col("event_id").is_in(served.implode()))
+    if len(late):
+        logger.info("%d event(s) committed during the build are served as fresh activity", len(late))
+        add_events(engine, late)

@@ -12,9 +12,10 @@ from typing import Any, get_args
 
 import polars as pl
 from sqlalchemy import Engine, delete, insert
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from identity.stable import redirects
+from lakehouse.query import newest_per
 from profiles.metrics import cents
 from schema.store import (
     CustomerEvent,
@@ -114,8 +115,7 @@ def redirect_rows(changes: pl.DataFrame, current_ids: pl.Series) -> pl.DataFrame
 
 def risk_rows(scores: pl.DataFrame) -> pl.DataFrame:
     """Each customer's latest score of `gold.risk_scores` rows (a rescoring appends newer ones)."""
-    latest = scores.sort("scored_at", descending=True).unique("customer_id", keep="first")
-    return latest.select(list(CustomerRisk.model_fields))
+    return newest_per(scores, "customer_id", "scored_at").select(list(CustomerRisk.model_fields))
 
 
 def project_risk(engine: Engine, rows: pl.DataFrame) -> None:
@@ -123,6 +123,21 @@ def project_risk(engine: Engine, rows: pl.DataFrame) -> None:
     with Session(engine) as session, session.begin():
         session.execute(delete(CustomerRisk))
         _insert(session, CustomerRisk, rows)
+
+
+def serve_risk(engine: Engine, scores: pl.DataFrame) -> int:
+    """Serve newer scores of some customers (stream rescoring) in place of theirs; how many were served.
+
+    Scores of a build other than the served one are dropped: a projection landed meanwhile, and
+    its own scores are newer.
+    """
+    rows = risk_rows(scores)
+    with Session(engine) as session, session.begin():
+        if set(rows["build_id"]) != {session.exec(select(ServingBuild.build_id)).first()}:
+            return 0
+        session.execute(delete(CustomerRisk).where(col(CustomerRisk.customer_id).in_(rows["customer_id"].to_list())))
+        _insert(session, CustomerRisk, rows)
+    return len(rows)
 
 
 def _insert(session: Session, model: type[SQLModel], frame: pl.DataFrame) -> None:

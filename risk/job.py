@@ -47,8 +47,21 @@ def _quoted(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-def read_frames(lake: Lake) -> RiskFrames:
-    """Every customer's attributed orders and events, accounts, devices and shared identifiers, columns projected."""
+@dataclass(frozen=True)
+class RiskInputs:
+    """The lake's rows the features are computed from, as read (before attribution)."""
+
+    customers: pl.DataFrame  # customer_id
+    links: pl.DataFrame  # LINK_COLUMNS of LINK_KINDS
+    orders: pl.DataFrame  # ORDER_COLUMNS, deleted orders left out
+    events: pl.DataFrame  # EVENT_COLUMNS of BEHAVIOUR_EVENTS
+    signed_in: pl.DataFrame  # device_id, user_id: every account seen signed in on each device
+    users: pl.DataFrame  # user_id, created_at of current account versions
+    kiosks: pl.Series  # store kiosk device ids, as the stores table holds them
+
+
+def read_inputs(lake: Lake) -> RiskInputs:
+    """Every customer's orders, events, accounts, devices and shared identifiers, columns projected."""
     links = read_polars(
         lake.table(tables.IDENTITY_LINKS), row_filter=f"kind in ({_quoted(LINK_KINDS)})", columns=LINK_COLUMNS
     )
@@ -58,44 +71,59 @@ def read_frames(lake: Lake) -> RiskFrames:
     events = read_polars(lake.table(tables.EVENTS), row_filter=f"{behaviour} or ({signed_in})", columns=EVENT_COLUMNS)
     events = events.rechunk()  # one chunk per day file otherwise: attributing 700 chunks took 2.7 s, one 0.1 s
     # 2. the rest, each projected to the columns the features read
-    return frames_from(
+    return RiskInputs(
         customers=read_polars(lake.table(tables.CUSTOMERS), columns=("customer_id",)),
         links=links,
         orders=read_polars(lake.table(tables.ORDERS), row_filter="is_deleted == false", columns=ORDER_COLUMNS),
-        events=events.filter(pl.col("event_type").is_in(BEHAVIOUR_EVENTS)),
-        signed_in=events.filter(pl.col("device_id").is_not_null() & pl.col("user_id").is_not_null())
-        .select("device_id", "user_id")
-        .unique(),
+        events=behaviour_events(events),
+        signed_in=signed_in_pairs(events),
         users=read_polars(lake.table(tables.USERS), row_filter="is_current == true", columns=("user_id", "created_at")),
         kiosks=read_polars(lake.table(tables.STORES), columns=("kiosk_device_id",))["kiosk_device_id"],
     )
 
 
-def frames_from(
-    *,
-    customers: pl.DataFrame,
-    links: pl.DataFrame,
-    orders: pl.DataFrame,
-    events: pl.DataFrame,
-    signed_in: pl.DataFrame,
-    users: pl.DataFrame,
-    kiosks: pl.Series,
-) -> RiskFrames:
-    """Attribute orders and events to customers and set store kiosks aside (everyone signs in on those)."""
-    records = links.filter(pl.col("link_type") == "record")
-    identifiers = links.filter(pl.col("link_type") == "identifier")
-    kiosk_ids = map_distinct(kiosks, normalize_device_id).drop_nulls().implode()
+def read_frames(lake: Lake) -> RiskFrames:
+    """What the features read, from the lake as it stands."""
+    return frames_from(read_inputs(lake))
+
+
+def behaviour_events(events: pl.DataFrame) -> pl.DataFrame:
+    """The events the features time, projected to EVENT_COLUMNS."""
+    return events.filter(pl.col("event_type").is_in(BEHAVIOUR_EVENTS)).select(EVENT_COLUMNS)
+
+
+def signed_in_pairs(events: pl.DataFrame) -> pl.DataFrame:
+    """Each (device, account) the events show signed in together, once."""
+    named = events.filter(pl.col("device_id").is_not_null() & pl.col("user_id").is_not_null())
+    return named.select("device_id", "user_id").unique()
+
+
+def kiosk_ids(kiosks: pl.Series) -> pl.Series:
+    """Store kiosk device ids, normalised: everyone signs in on those, so they tie no one together."""
+    return map_distinct(kiosks, normalize_device_id).drop_nulls()
+
+
+def device_accounts(signed_in: pl.DataFrame, kiosks: pl.Series) -> pl.DataFrame:
+    """Signed-in (device, account) pairs with normalised device ids, kiosks (`kiosk_ids`) left out."""
     devices = signed_in.with_columns(map_distinct(signed_in["device_id"], normalize_device_id).alias("device_id"))
+    return devices.filter(~pl.col("device_id").is_in(kiosks.implode())).unique()
+
+
+def frames_from(inputs: RiskInputs) -> RiskFrames:
+    """Attribute orders and events to customers and set store kiosks aside."""
+    records = inputs.links.filter(pl.col("link_type") == "record")
+    identifiers = inputs.links.filter(pl.col("link_type") == "identifier")
+    kiosks = kiosk_ids(inputs.kiosks)
     account_owners = records.filter(pl.col("kind") == "users").select(
         pl.col("value").cast(pl.Int64, strict=False).alias("user_id"), "customer_id"
     )
-    shared = identifiers.filter(pl.col("kind").is_in(SHARED_KINDS) & ~pl.col("value").is_in(kiosk_ids))
+    shared = identifiers.filter(pl.col("kind").is_in(SHARED_KINDS) & ~pl.col("value").is_in(kiosks.implode()))
     return RiskFrames(
-        customers=customers,
-        orders=customer_orders(orders, records),
-        events=attribute_events(events, identifiers),
-        device_accounts=devices.filter(~pl.col("device_id").is_in(kiosk_ids)).unique(),
-        accounts=users.join(account_owners, on="user_id"),
+        customers=inputs.customers,
+        orders=customer_orders(inputs.orders, records),
+        events=attribute_events(inputs.events, identifiers),
+        device_accounts=device_accounts(inputs.signed_in, kiosks),
+        accounts=inputs.users.join(account_owners, on="user_id"),
         identifiers=shared.select("customer_id", "kind", "value"),
     )
 

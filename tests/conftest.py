@@ -53,6 +53,9 @@ def lake(settings: Settings) -> Iterator[Lake]:
         yield lake
 
 
+SMALL_ROWS = 60  # lines of each sample file in the small lake; its events span a few days (a few files)
+
+
 @dataclass
 class Built:
     """The lakehouse and store built once per session from the committed sample."""
@@ -71,6 +74,23 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     report = run_pipeline(settings, SAMPLE_DIR, now=BUILD_TIME)
     register_test_keys(settings)
     return Built(settings=settings, report=report)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A lakehouse of the first lines of each sample file, one per test module: its tests may add builds to it."""
+    from pipeline import run_pipeline
+
+    source = tmp_path_factory.mktemp("small-sample")
+    for path in SAMPLE_DIR.glob("*.*"):
+        if path.suffix in (".csv", ".jsonl"):
+            head = path.read_text(encoding="utf-8").splitlines(keepends=True)[
+                : SMALL_ROWS * 5 if path.stem == "events" else SMALL_ROWS
+            ]
+            (source / path.name).write_text("".join(head), encoding="utf-8")
+    settings = load_settings(home=tmp_path_factory.mktemp("small") / "c360")
+    run_pipeline(settings, source, now=BUILD_TIME)
+    return settings
 
 
 def register_test_keys(settings: Settings) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -13,8 +14,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from api.models import CustomerPublic
+from core.config import Settings
 from core.db import make_engine
+from lakehouse import write
+from lakehouse.lake import Lake
+from lakehouse.query import read_polars
+from lakehouse.snapshots import last_property
 from profiles.fresh import add_events
+from schema import lake as tables
+from schema.lake import PROP_BUILD_ID
 from schema.store import CustomerEvent, CustomerIdentifier, CustomerProfile
 from tests.conftest import Built
 from tests.support import copy_store
@@ -108,3 +116,41 @@ def test_a_browsing_household_member_seen_by_an_uppercased_device_keeps_its_hous
     assert CustomerPublic.model_validate_json(browsing.document).recent_events[0].event_id == "fresh-browse"
     refreshed = CustomerPublic.model_validate_json(member.document)
     assert refreshed.recent_events[0].event_id == "fresh-family" and refreshed.household == household and household
+
+
+def test_events_committed_while_a_build_projects_are_served_after_its_projection(
+    small: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream worker commits a batch, and serves it, between the build's read of the events and its projection."""
+    import profiles.job
+
+    at = datetime.now(UTC)
+    engine = make_engine(str(small.store.url))
+    with Lake.open(small.catalog) as lake:
+        table = lake.table(tables.EVENTS)
+        template = read_polars(table).filter(pl.col("user_id").is_not_null()).head(1)
+        account = (
+            read_polars(lake.table(tables.IDENTITY_LINKS)).filter(pl.col("rule") == "exact:user_id").row(0, named=True)
+        )
+        user_id = pl.lit(int(account["value"]), dtype=pl.Int64)
+        batch = pl.concat(
+            template.with_columns(event_id=pl.lit(f"late-{i}"), event_ts=pl.lit(at), user_id=user_id) for i in range(2)
+        )
+        project = profiles.job.project
+
+        def project_after_a_batch(*args: Any) -> Any:
+            write.append(table, batch.to_arrow())
+            add_events(engine, batch)  # its hook, against the store the projection is about to replace
+            return project(*args)
+
+        monkeypatch.setattr(profiles.job, "project", project_after_a_batch)
+        build_id = last_property(lake.table(tables.CUSTOMERS), PROP_BUILD_ID)
+        profiles.job.run_profiles(lake, engine, build_id=str(build_id), now=at)
+    with Session(engine) as session:
+        served = session.exec(select(CustomerEvent.event_id).where(col(CustomerEvent.event_id).startswith("late-")))
+        profile = session.get(CustomerProfile, account["customer_id"])
+        assert sorted(served) == ["late-0", "late-1"] and profile is not None and profile.document
+        assert {"late-0", "late-1"} <= {
+            e.event_id for e in CustomerPublic.model_validate_json(profile.document).recent_events
+        }
+    engine.dispose()

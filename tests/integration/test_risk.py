@@ -4,25 +4,28 @@ fraud ranked above everyone else; on a small cut of it, history appended by late
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from core.config import Settings, load_settings
+from core.config import Settings
 from identity.attribution import attribute_events
+from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
-from lakehouse.snapshots import history
+from lakehouse.snapshots import history, last_property
 from risk.evaluate import labelled_customers, roc_auc
+from risk.job import score_current_build
+from risk.live import LiveRisk
 from schema import lake as tables
 from schema.lake import PROP_BUILD_ID, PROP_RISK_CONFIG
 from tests.conftest import BUILD_TIME, Built
 from tests.support import SAMPLE_DIR, duckdb_with_iceberg
-
-SMALL_ROWS = 60  # lines of each sample file in the small lake; its events span a few days (a few files)
 
 
 @pytest.fixture(scope="module")
@@ -30,23 +33,6 @@ def lake(built: Built) -> Iterator[Lake]:
     """The session's lakehouse of the whole sample, read only."""
     with Lake.open(built.settings.catalog) as opened:
         yield opened
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A lakehouse of its own from the first lines of each sample file: these tests add builds to it."""
-    from pipeline import run_pipeline
-
-    source = tmp_path_factory.mktemp("small-sample")
-    for path in SAMPLE_DIR.glob("*.*"):
-        if path.suffix in (".csv", ".jsonl"):
-            head = path.read_text(encoding="utf-8").splitlines(keepends=True)[
-                : SMALL_ROWS * 5 if path.stem == "events" else SMALL_ROWS
-            ]
-            (source / path.name).write_text("".join(head), encoding="utf-8")
-    settings = load_settings(home=tmp_path_factory.mktemp("risk") / "c360")
-    run_pipeline(settings, source, now=BUILD_TIME)
-    return settings
 
 
 def scores_by_duckdb(lake: Lake) -> pl.DataFrame:
@@ -129,3 +115,41 @@ def test_c360_score_rescores_the_current_build_and_keeps_it_current(
         assert set(latest["build_id"]) == {build} and build in result.output
         assert not latest["reasons"].str.contains("SHARED_IDENTIFIER").any(), "the new weight was used"
         assert build_gold(small, lake, now=BUILD_TIME) == (None, None), "the gold layer is still current"
+
+
+def test_stream_rescoring_appends_a_changed_score_and_nothing_for_an_unchanged_one(small: Settings) -> None:
+    """Each batch is committed to the events table first, as the stream worker does before its hook runs."""
+    rescored_at = datetime.now(UTC)  # after every scoring earlier tests made of this lake
+    with Lake.open(small.catalog) as lake:
+        score_current_build(lake, small.risk, now=rescored_at)  # measured with these settings, whichever test ran
+        events = lake.table(tables.EVENTS)
+        template = read_polars(events).filter(pl.col("user_id").is_not_null()).head(1)
+        account = (
+            read_polars(lake.table(tables.IDENTITY_LINKS)).filter(pl.col("rule") == "exact:user_id").row(0, named=True)
+        )
+
+        def commit(*kinds: str) -> pl.DataFrame:
+            batch = pl.concat(
+                template.with_columns(
+                    event_id=pl.lit(uuid.uuid4().hex),
+                    event_type=pl.lit(kind),
+                    user_id=pl.lit(int(account["value"]), dtype=pl.Int64),
+                    event_ts=pl.lit(rescored_at + timedelta(seconds=second)),
+                    session_id=pl.lit("sess-live"),
+                )  # fmt: skip
+                for second, kind in enumerate(kinds)
+            )
+            write.append(events, batch.to_arrow())
+            return batch
+
+        live = LiveRisk(lake, small.risk, clock=lambda: rescored_at + timedelta(minutes=1))
+        snapshots = len(history(lake.table(tables.RISK_SCORES)))
+        assert live.rescore(commit("view", "login")) is None
+        assert len(history(lake.table(tables.RISK_SCORES))) == snapshots, "an unchanged score is not written"
+        rows = live.rescore(commit("add_to_cart", "purchase"))
+        assert rows is not None and rows["customer_id"].to_list() == [account["customer_id"]]
+        assert "CART_TO_PURCHASE_FAST" in rows["reasons"].item()
+        written = read_polars(lake.table(tables.RISK_SCORES)).filter(pl.col("customer_id") == account["customer_id"])
+        assert written.sort("scored_at")[-1].select(rows.columns).equals(rows)
+        assert rows["build_id"].to_list() == [last_property(lake.table(tables.CUSTOMERS), PROP_BUILD_ID)]
+        assert live.rescore(commit("add_to_cart", "purchase")) is None, "the same reasons again are not written"

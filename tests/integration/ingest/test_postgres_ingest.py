@@ -23,7 +23,7 @@ from ingest.sources.postgres import PostgresSource
 from ingest.worker import EntityRun, Worker
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
-from lakehouse.snapshots import last_property
+from lakehouse.snapshots import current_snapshot_id, last_property
 from schema import lake as tables
 from schema.lake import ALL_TABLES, PROP_SCHEMA_CHANGES
 from tests.support import duckdb_with_iceberg
@@ -62,7 +62,7 @@ def contents(lake: Lake) -> dict[str, list[dict[str, object]]]:
 
 
 def snapshots(lake: Lake) -> dict[str, int | None]:
-    return {t.full_name: getattr(lake.table(t).current_snapshot(), "snapshot_id", None) for t in WATCHED}
+    return {t.full_name: current_snapshot_id(lake.table(t)) for t in WATCHED}
 
 
 @pytest.fixture

@@ -19,13 +19,14 @@ from ingest.sources.broker import LocalBroker
 from ingest.stream import consume_events, stream_worker
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
-from pipeline import run_pipeline
-from profiles.fresh import event_sink
+from pipeline import run_pipeline, serve_stream
 from schema import lake as tables
-from schema.store import CustomerIdentifier, CustomerProfile
+from schema.store import CustomerIdentifier, CustomerProfile, CustomerRisk
 from tests.conftest import BUILD_TIME, Built
 from tests.streams import kafka_settings
 from tests.support import SAMPLE_DIR
+
+FAST = "CART_TO_PURCHASE_FAST"
 
 
 def events_and_refusals(lake: Lake) -> tuple[pl.DataFrame, list[str]]:
@@ -59,29 +60,49 @@ def test_events_through_kafka_build_the_same_lakehouse_as_the_file(tmp_path, bui
     served_fresh_events(settings, kafka_settings(kafka_bootstrap, topic), tmp_path / "fresh.jsonl")
 
 
+def served_reasons(session: Session, customer_id: str) -> str:
+    risk = session.get(CustomerRisk, customer_id)
+    return risk.reasons if risk is not None else ""
+
+
 def served_fresh_events(settings: Settings, kafka: KafkaSettings, path: Path) -> None:
-    """While the API serves, new events of a served customer reach its profile as their batch commits."""
+    """While the API serves, new events of a served customer reach its profile and its risk score as their
+    batch commits: a purchase one second after adding to the cart is rescored as too fast for a person."""
     engine = make_engine(str(settings.store.url))
     with Session(engine) as session:
-        link = session.exec(select(CustomerIdentifier).where(CustomerIdentifier.rule == "exact:user_id")).first()
-        assert link is not None
+        exact_users = select(CustomerIdentifier).where(CustomerIdentifier.rule == "exact:user_id")
+        link = next(
+            candidate
+            for candidate in session.exec(exact_users)
+            if FAST
+            not in (
+                session.get(CustomerRisk, candidate.customer_id) or CustomerRisk.model_construct(reasons="")
+            ).reasons
+        )
         count = session.get(CustomerProfile, link.customer_id).event_count  # type: ignore[union-attr]
     at = datetime.now(UTC) - timedelta(minutes=1)
+    kinds = {"view": {}, "add_to_cart": {"product_id": "P00001"}, "purchase": {"order_id": 100002}}
     lines = [
-        {"event_id": f"fresh-{uuid.uuid4().hex}", "event_type": "view", "event_ts": at.isoformat(),
-         "device_id": None, "user_id": int(link.value), "session_id": "sess-fresh", "product_id": "P00001",
-         "order_id": None, "metadata": {}}
-        for _ in range(2)
+        {"event_id": f"fresh-{uuid.uuid4().hex}", "event_type": event_type, "device_id": None,
+         "event_ts": (at + timedelta(seconds=i)).isoformat(), "user_id": int(link.value), "session_id": "sess-fresh",
+         "product_id": None, "order_id": None, "metadata": {}} | kinds[event_type]
+        for i, event_type in enumerate(("view", "view", "add_to_cart", "purchase"))
     ]  # fmt: skip
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     send_lines(str(kafka.bootstrap_servers), kafka.events_topic, path)
     with Lake.open(settings.catalog) as lake:
-        worker = stream_worker(lake, kafka, on_conformed=event_sink(engine))
+        worker = stream_worker(lake, kafka, on_conformed=serve_stream(lake, engine, settings.risk))
         consume_events(worker, kafka, stop=threading.Event(), idle_seconds=2.0)
+        history = read_polars(lake.table(tables.RISK_SCORES)).filter(pl.col("customer_id") == link.customer_id)
     with Session(engine) as session:
         profile = session.get(CustomerProfile, link.customer_id)
         assert profile is not None and profile.document
         shown = {e["event_id"] for e in json.loads(profile.document)["recent_events"]}
+        served_risk = session.get(CustomerRisk, link.customer_id)
     engine.dispose()
-    assert sum(b.landed for b in worker.batches) == 2
-    assert profile.event_count == count + 2 and {line["event_id"] for line in lines} <= shown
+    assert sum(b.landed for b in worker.batches) == 4
+    assert profile.event_count == count + 4 and {line["event_id"] for line in lines} <= shown
+    newest = history.sort("scored_at")[-1]
+    assert len(history) == 2 and FAST in newest["reasons"].item(), "the rescoring is appended to the build's history"
+    assert served_risk is not None and served_risk.build_id == newest["build_id"].item()
+    assert FAST in served_risk.reasons and served_risk.score == newest["score"].item()

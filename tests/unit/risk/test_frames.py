@@ -8,7 +8,7 @@ import polars as pl
 
 from core.config import RiskSettings
 from risk.features import RiskFrames, customer_features, site_medians
-from risk.job import frames_from, rescore
+from risk.job import RiskInputs, frames_from, rescore
 from risk.score import score
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -45,13 +45,15 @@ def frames(signed_in: list[tuple[str, int]]) -> RiskFrames:
     )  # fmt: skip
     users = pl.DataFrame({"user_id": [11, 12, 13, 14], "created_at": [T0 - timedelta(days=d) for d in (1, 2, 3, 4)]})
     return frames_from(
-        customers=pl.DataFrame({"customer_id": ["c1", "c2", "c3"]}),
-        links=links(),
-        orders=orders,
-        events=events,
-        signed_in=pl.DataFrame(signed_in, schema={"device_id": pl.String, "user_id": pl.Int64}, orient="row"),
-        users=users,
-        kiosks=pl.Series(["KIOSK-S001", None]),
+        RiskInputs(
+            customers=pl.DataFrame({"customer_id": ["c1", "c2", "c3"]}),
+            links=links(),
+            orders=orders,
+            events=events,
+            signed_in=pl.DataFrame(signed_in, schema={"device_id": pl.String, "user_id": pl.Int64}, orient="row"),
+            users=users,
+            kiosks=pl.Series(["KIOSK-S001", None]),
+        )
     )
 
 
