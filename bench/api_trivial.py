@@ -19,7 +19,7 @@ def create() -> FastAPI:
     app = FastAPI()
 
     @app.get("/constant")
-    def constant() -> Response:
+    async def constant() -> Response:
         return Response(body, media_type="application/json")
 
     return app

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api.auth import Caller
-from api.deps import DocumentsDep, ProfileReader, SessionDep, SettingsDep
+from api.deps import ProfileReader, SessionDep
 from api.models import (
     CustomerPublic,
     CustomersPublic,
@@ -49,11 +49,12 @@ Until = Annotated[AwareDatetime | None, Query(description="before this time (exc
     response_model=CustomerPublic,
     responses={**ONE_CUSTOMER, 304: {"description": "unchanged since the ETag sent in If-None-Match"}},
 )
-def get_customer(customer_id: CustomerId, request: Request, documents: DocumentsDep, caller: ProfileReader) -> Response:
+async def get_customer(customer_id: CustomerId, request: Request, caller: ProfileReader) -> Response:
     """The Customer 360 profile: golden attributes with lineage, identifiers, metrics, recent orders and events.
 
     Answers carry an ETag; send it back in If-None-Match to get 304 while the profile is unchanged.
     """
+    documents = _documents(request)
     body = _body(documents, customer_id, documents.get(customer_id=customer_id), caller)
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "X-API-Key"}
@@ -63,9 +64,8 @@ def get_customer(customer_id: CustomerId, request: Request, documents: Documents
 
 
 @router.get("", response_model=CustomersPublic, responses=ERRORS)
-def lookup_customers(
-    documents: DocumentsDep,
-    settings: SettingsDep,
+async def lookup_customers(
+    request: Request,
     caller: ProfileReader,
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=64)] = None,
@@ -92,10 +92,17 @@ def lookup_customers(
             422, "give exactly one of email, phone, loyalty_id, user_id, device_id, marketplace_buyer_id"
         )
     [(kind, value)] = given.items()
-    region = settings.identity.default_region
+    documents, region = _documents(request), request.app.state.settings.identity.default_region
     found = documents.list_by_identifier(kind=kind, value=value, default_region=region)
     data = [orjson.Fragment(_body(documents, c, d, caller)) for c, d in found]
     return Response(orjson.dumps({"data": data, "count": len(data)}), media_type="application/json")
+
+
+def _documents(request: Request) -> Documents:
+    """The app's profile documents, taken from its state rather than as a dependency: on the two hottest
+    routes each dependency FastAPI solves costs about 30 µs, a tenth of the request."""
+    documents: Documents = request.app.state.documents
+    return documents
 
 
 def _body(documents: Documents, customer_id: str, document: str, caller: Caller) -> bytes:
