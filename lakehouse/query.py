@@ -8,7 +8,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 import pyarrow as pa
-from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo
+from pyiceberg.expressions import AlwaysFalse, AlwaysTrue, And, BooleanExpression, EqualTo, In
 from pyiceberg.table import Table
 
 from core.errors import NotFoundError
@@ -39,6 +39,13 @@ def equal_to(**values: str) -> BooleanExpression:
         # pydantic's mypy plugin sees the model's fields, not EqualTo's own (term, literal) constructor
         expression = And(expression, EqualTo(term=column, literal=value))  # type: ignore[call-arg]
     return expression
+
+
+def is_in(column: str, values: Sequence[object]) -> BooleanExpression:
+    """A row filter: the column holds one of `values` (matches nothing when there are none)."""
+    if not values:
+        return AlwaysFalse()
+    return In(term=column, literals=tuple(values))
 
 
 def read_arrow(

@@ -133,7 +133,7 @@ def create_table(catalog: Catalog, table: TableDef) -> Table:
     table exists, so creating blindly would leave an orphan metadata file on every start.
     """
     if catalog.table_exists(table.identifier):
-        return add_missing_columns(catalog.load_table(table.identifier), table)
+        return add_missing_properties(add_missing_columns(catalog.load_table(table.identifier), table), table)
     try:
         return catalog.create_table(
             table.identifier,
@@ -162,6 +162,22 @@ def add_missing_columns(existing: Table, table: TableDef) -> Table:
         for col in missing:
             update.add_column(col.name, iceberg_type(col), doc=col.doc or None)
     logger.info("added columns %s to %s", [c.name for c in missing], table.full_name)
+    return existing
+
+
+def add_missing_properties(existing: Table, table: TableDef) -> Table:
+    """Set the properties declared in code that an existing table lacks or holds otherwise.
+
+    A column newly marked personal gets its no-bounds metrics mode this way; files written before
+    keep their bounds until rewritten.
+    """
+    wanted = table_properties(table)
+    changed = {key: value for key, value in wanted.items() if existing.properties.get(key) != value}
+    if not changed:
+        return existing
+    with existing.transaction() as tx:
+        tx.set_properties(changed)
+    logger.info("set properties %s of %s", sorted(changed), table.full_name)
     return existing
 
 

@@ -67,7 +67,13 @@ IDENTITY_EVIDENCE = TableDef(
     columns=(
         C(1, "customer_id", "string", doc="the customer of record_id; null for a record that joined none"),
         C(2, "edge", "string", required=True, doc="record, identifier, match, must_link, cut, set_aside or household"),
-        C(3, "record_id", "string", doc="source table and key, e.g. users:42; null for an identifier's own rows"),
+        C(
+            3,
+            "record_id",
+            "string",
+            pii=True,
+            doc="source table and key, e.g. users:42; null for an identifier's own rows",
+        ),
         C(4, "target_kind", "string", doc="identifier kind, or record for record-to-record edges"),
         C(
             5,

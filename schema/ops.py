@@ -22,7 +22,7 @@ QUARANTINE = TableDef(
             doc="e.g. file:orders.csv, postgres:public.orders, kafka:events",
         ),
         C(3, "entity", "string", required=True, doc="target table, e.g. orders"),
-        C(4, "record_key", "string", doc="the record's key when it could be read"),
+        C(4, "record_key", "string", pii=True, doc="the record's key when it could be read"),
         C(5, "payload", "string", pii=True, doc="the raw record as JSON"),
         C(
             6,

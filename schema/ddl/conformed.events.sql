@@ -34,6 +34,7 @@ PARTITIONED BY (days(event_ts))
 TBLPROPERTIES (
   'format-version' = '2',
   'write.metadata.delete-after-commit.enabled' = 'true',
+  'write.metadata.metrics.column.device_id' = 'counts',
   'write.metadata.previous-versions-max' = '20',
   'write.parquet.compression-codec' = 'zstd',
   'write.parquet.dict-size-bytes' = '65536'

@@ -39,6 +39,7 @@ TBLPROPERTIES (
   'format-version' = '2',
   'write.metadata.delete-after-commit.enabled' = 'true',
   'write.metadata.metrics.column.buyer_name' = 'counts',
+  'write.metadata.metrics.column.device_id' = 'counts',
   'write.metadata.metrics.column.email' = 'counts',
   'write.metadata.metrics.column.loyalty_id' = 'counts',
   'write.metadata.metrics.column.marketplace_buyer_id' = 'counts',

@@ -22,6 +22,7 @@ TBLPROPERTIES (
   'format-version' = '2',
   'write.metadata.delete-after-commit.enabled' = 'true',
   'write.metadata.metrics.column.evidence' = 'counts',
+  'write.metadata.metrics.column.record_id' = 'counts',
   'write.metadata.metrics.column.target_value' = 'counts',
   'write.metadata.previous-versions-max' = '20',
   'write.parquet.compression-codec' = 'zstd',

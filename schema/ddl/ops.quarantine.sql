@@ -26,6 +26,7 @@ TBLPROPERTIES (
   'format-version' = '2',
   'write.metadata.delete-after-commit.enabled' = 'true',
   'write.metadata.metrics.column.payload' = 'counts',
+  'write.metadata.metrics.column.record_key' = 'counts',
   'write.metadata.previous-versions-max' = '20',
   'write.parquet.compression-codec' = 'zstd',
   'write.parquet.dict-size-bytes' = '65536'

@@ -25,6 +25,7 @@ PARTITIONED BY (days(_ingested_at))
 TBLPROPERTIES (
   'format-version' = '2',
   'write.metadata.delete-after-commit.enabled' = 'true',
+  'write.metadata.metrics.column.message_key' = 'counts',
   'write.metadata.metrics.column.payload' = 'counts',
   'write.metadata.previous-versions-max' = '20',
   'write.parquet.compression-codec' = 'zstd',

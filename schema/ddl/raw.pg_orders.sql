@@ -32,6 +32,7 @@ PARTITIONED BY (days(_ingested_at))
 TBLPROPERTIES (
   'format-version' = '2',
   'write.metadata.delete-after-commit.enabled' = 'true',
+  'write.metadata.metrics.column.device_id' = 'counts',
   'write.metadata.metrics.column.email' = 'counts',
   'write.metadata.metrics.column.loyalty_id' = 'counts',
   'write.metadata.metrics.column.phone' = 'counts',

@@ -1,0 +1,147 @@
+"""Erasure in the lakehouse: delete the subject's rows from every table, purge old files, prove it.
+
+1. Each table's rows of the subject are deleted by key with the file-level delete: only the data
+   files holding them are rewritten, without those rows.
+2. Every touched table then expires its older snapshots and deletes each file no snapshot or
+   metadata file references: time travel can no longer reach the deleted rows.
+3. Every file left under every table's location is searched for the subject's identifier values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+import pyarrow as pa
+
+from lakehouse.lake import Lake
+from lakehouse.maintenance import expire_and_sweep
+from lakehouse.merge import delete_keys
+from lakehouse.query import read_polars
+from lakehouse.scan import scan_table
+from privacy.subject import Subject
+from schema import lake as tables
+from schema.model import TableDef
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TableReceipt:
+    """What erasure did to one table (counts only: a receipt holds no personal data)."""
+
+    table: str
+    rows_deleted: int = 0
+    files_rewritten: int = 0  # data files replaced by a copy without the subject's rows
+    files_removed: int = 0  # files deleted from storage: old data, manifests, manifest lists, metadata
+    snapshots_expired: int = 0
+    files_searched: int = 0
+    clean: bool | None = None  # None until verified
+
+    @property
+    def touched(self) -> bool:
+        return self.rows_deleted > 0
+
+
+@dataclass
+class ErasureReport:
+    """Per table receipts, and whether every file of every table came out clean."""
+
+    tables: list[TableReceipt] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return all(t.clean for t in self.tables)
+
+
+def deletions(subject: Subject, quarantined: list[str]) -> Iterator[tuple[TableDef, pa.Table]]:
+    """The keys to delete from each table: one (table, key columns) pair per way the table names the subject."""
+
+    def keys(**columns: Sequence[object]) -> pa.Table:
+        return pa.table({name: list(values) for name, values in columns.items()})
+
+    users, customers = list(subject.user_ids), list(subject.customer_ids)
+    source_orders, orders = list(subject.source_order_ids), list(subject.order_ids)
+    positions = subject.event_positions
+    # raw events are keyed by device, else account (`ingest.replay_events.message_key`)
+    message_keys: list[object] = [*subject.devices, *(str(u) for u in subject.user_ids)]
+    yield tables.RAW_PG_USERS, keys(user_id=users)
+    yield tables.RAW_PG_ORDERS, keys(order_id=source_orders)
+    yield tables.RAW_PG_ORDER_ITEMS, keys(order_id=source_orders)
+    yield tables.RAW_MONGO_MARKETPLACE_ORDERS, keys(doc_id=list(subject.marketplace_docs))
+    yield tables.RAW_EVENTS, keys(topic=[p[0] for p in positions], partition=[p[1] for p in positions],
+                                  offset=[p[2] for p in positions])  # fmt: skip
+    yield tables.RAW_EVENTS, keys(message_key=message_keys)
+    yield tables.USERS, keys(user_id=users)
+    yield tables.ORDERS, keys(order_id=orders)
+    yield tables.ORDER_ITEMS, keys(order_id=orders)
+    yield tables.MARKETPLACE_ORDERS, keys(doc_id=list(subject.marketplace_docs))
+    yield tables.EVENTS, keys(event_id=list(subject.event_ids))
+    for gold in (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.IDENTITY_EVIDENCE, tables.CUSTOMER_METRICS,
+                 tables.RISK_SCORES):  # fmt: skip
+        yield gold, keys(customer_id=customers)
+    yield tables.CUSTOMER_ID_CHANGES, keys(old_customer_id=customers)
+    yield tables.CUSTOMER_ID_CHANGES, keys(new_customer_id=customers)
+    yield tables.QUARANTINE, keys(quarantine_id=list(quarantined))
+
+
+def quarantined_rows(lake: Lake, subject: Subject) -> list[str]:
+    """Quarantined records of the subject: their payload holds one of the subject's values, or their key is theirs."""
+    rows = read_polars(lake.table(tables.QUARANTINE), columns=("quarantine_id", "record_key", "payload"))
+    needles = subject.needles()
+    record_keys = [*subject.marketplace_docs, *(str(i) for i in subject.source_order_ids),
+                   *(str(u) for u in subject.user_ids), *subject.event_ids]  # fmt: skip
+    theirs = pl.col("record_key").is_in(pl.Series(record_keys, dtype=pl.String).implode())
+    if needles:
+        theirs = theirs | pl.col("payload").str.contains_any(needles)
+    return sorted(rows.filter(theirs.fill_null(False))["quarantine_id"])
+
+
+def delete_rows(lake: Lake, subject: Subject) -> dict[str, TableReceipt]:
+    """Step 1: delete the subject's rows from every table (idempotent: a rerun deletes nothing more)."""
+    receipts = {t.full_name: TableReceipt(t.full_name) for t in tables.ALL_TABLES}
+    for definition, keys in deletions(subject, quarantined_rows(lake, subject)):
+        if not len(keys):
+            continue
+        result = delete_keys(lake.table(definition), keys)
+        receipt = receipts[definition.full_name]
+        receipt.rows_deleted += result.rows_removed
+        receipt.files_rewritten += result.files_removed
+    return receipts
+
+
+def purge_history(lake: Lake, receipts: dict[str, TableReceipt], *, now: datetime, min_age_seconds: float) -> None:
+    """Step 2: expire every older snapshot of the touched tables and delete the files only they referenced.
+
+    `min_age_seconds` spares files younger than that: a concurrent writer's commit in flight.
+    """
+    for receipt in receipts.values():
+        if not receipt.touched:
+            continue
+        swept = expire_and_sweep(
+            lake.table(tables.table_by_name(receipt.table)), older_than=now, min_age_seconds=min_age_seconds
+        )
+        receipt.snapshots_expired += swept.snapshots_expired
+        receipt.files_removed += swept.files_deleted
+
+
+def verify(lake: Lake, subject: Subject, receipts: dict[str, TableReceipt]) -> ErasureReport:
+    """Step 3: search every file of every table for the subject's identifier values."""
+    needles = subject.needles()
+    for definition in tables.ALL_TABLES:
+        scan = scan_table(lake.table(definition), needles)
+        receipt = receipts[definition.full_name]
+        receipt.files_searched, receipt.clean = scan.files_read, scan.clean
+        if not scan.clean:
+            logger.error("%s: %d file(s) still hold the subject's values", receipt.table, len(scan.found))
+    return ErasureReport(list(receipts.values()))
+
+
+def erase_from_lake(lake: Lake, subject: Subject, *, now: datetime, min_age_seconds: float) -> ErasureReport:
+    """Every step, in order."""
+    receipts = delete_rows(lake, subject)
+    purge_history(lake, receipts, now=now, min_age_seconds=min_age_seconds)
+    return verify(lake, subject, receipts)

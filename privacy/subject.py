@@ -1,0 +1,169 @@
+"""Who a privacy request is about: the golden customer behind an identifier, and every key of their data.
+
+Erasure deletes by record keys (account ids, order ids, marketplace documents, event ids, Kafka
+positions), never by an identifier value: a household member who shares the subject's e-mail
+keeps their own orders. Identifier values are used where no key exists: values only the subject
+holds are suppressed and must be absent after erasure; values shared with another customer are
+kept and reported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import polars as pl
+
+from core.errors import NotFoundError
+from identity.normalize import IdentifierKind, normalize_device_id, normalize_identifier
+from identity.records import map_distinct
+from identity.stable import redirects
+from lakehouse.lake import Lake
+from lakehouse.query import equal_to, is_in, read_polars
+from schema import lake as tables
+
+# Identifier kinds whose values are text a file could hold verbatim: what verification looks for.
+TEXT_KINDS = ("email", "phone", "loyalty_id", "device_id", "marketplace_buyer_id")
+SHOPSPHERE = "shopsphere"  # the platform of web and till orders, whose source ids are PostgreSQL's
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Every key of one data subject's rows; JSON-serialisable, so a resumed erasure needs no lookup."""
+
+    customer_ids: list[str]  # current golden ids and the old ids that lead to them
+    user_ids: list[int] = field(default_factory=list)
+    order_ids: list[str] = field(default_factory=list)  # conformed ids, platform:source id
+    source_order_ids: list[int] = field(default_factory=list)  # PostgreSQL ids of web and till orders
+    marketplace_docs: list[str] = field(default_factory=list)  # MongoDB document ids
+    event_ids: list[str] = field(default_factory=list)
+    event_positions: list[tuple[str, int, int]] = field(default_factory=list)  # topic, partition, offset
+    devices: list[str] = field(default_factory=list)  # device ids no other customer uses
+    identifiers: list[tuple[str, str]] = field(default_factory=list)  # (kind, value) only the subject holds
+    shared: list[tuple[str, str]] = field(default_factory=list)  # (kind, value) another customer holds too
+    spellings: list[str] = field(default_factory=list)  # source spellings of those values (raw e-mail, phone)
+
+    def needles(self) -> list[str]:
+        """The text that must be absent from every file after erasure."""
+        values = {value for kind, value in self.identifiers if kind in TEXT_KINDS}
+        return sorted(values | set(self.spellings))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Subject:
+        raw = json.loads(text)
+        raw["event_positions"] = [tuple(p) for p in raw["event_positions"]]
+        raw["identifiers"] = [tuple(p) for p in raw["identifiers"]]
+        raw["shared"] = [tuple(p) for p in raw["shared"]]
+        return cls(**raw)
+
+
+def customers_of(lake: Lake, kind: IdentifierKind, value: str, *, default_region: str) -> list[str]:
+    """The golden customers an identifier leads to (normalised as at ingestion); NotFoundError if none."""
+    normalised = normalize_identifier(kind, value, default_region=default_region)
+    if normalised is None:
+        raise NotFoundError(f"the {kind} given cannot be normalised")
+    links = read_polars(
+        lake.table(tables.IDENTITY_LINKS), row_filter=equal_to(kind=kind, value=normalised), columns=("customer_id",)
+    )
+    if links.is_empty():
+        raise NotFoundError(f"no customer holds that {kind}")
+    return sorted(set(links["customer_id"]))
+
+
+def find_subject(lake: Lake, customer_ids: list[str]) -> Subject:
+    """Every key of the customers' rows across the lake (one person may span several ids)."""
+    links = read_polars(lake.table(tables.IDENTITY_LINKS), row_filter=is_in("customer_id", customer_ids))
+    if links.is_empty():
+        raise NotFoundError("no such customer in the last build")
+    records = links.filter(pl.col("link_type") == "record")
+    theirs = links.filter(pl.col("link_type") == "identifier").select("kind", "value").unique()
+    exclusive, shared = _split_shared(lake, theirs, customer_ids)
+    user_ids = sorted({int(v) for v in records.filter(pl.col("kind") == "users")["value"]})
+    order_ids = sorted(records.filter(pl.col("kind") == "orders")["value"])
+    orders = read_polars(
+        lake.table(tables.ORDERS), row_filter=is_in("order_id", order_ids), columns=("platform", "source_order_id")
+    )
+    devices = sorted(v for k, v in exclusive if k == "device_id")
+    events = _events(lake, user_ids, devices)
+    return Subject(
+        customer_ids=sorted({*customer_ids, *_old_ids(lake, customer_ids)}),
+        user_ids=user_ids,
+        order_ids=order_ids,
+        source_order_ids=sorted(
+            int(i) for i in orders.filter(pl.col("platform") == SHOPSPHERE)["source_order_id"] if i.isdigit()
+        ),
+        marketplace_docs=_marketplace_docs(lake, orders.filter(pl.col("platform") != SHOPSPHERE)),
+        event_ids=sorted(events["event_id"]),
+        event_positions=sorted(events.select("_topic", "_partition", "_offset").drop_nulls().unique().rows()),
+        devices=devices,
+        identifiers=exclusive,
+        shared=shared,
+        spellings=_spellings(lake, user_ids, orders, exclusive),
+    )
+
+
+def _split_shared(
+    lake: Lake, theirs: pl.DataFrame, customer_ids: list[str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The subject's identifiers: those no other customer holds, and those another one holds too."""
+    holders = read_polars(
+        lake.table(tables.IDENTITY_LINKS),
+        row_filter=is_in("value", theirs["value"].to_list()),
+        columns=("customer_id", "kind", "value"),
+    )
+    others = holders.filter(~pl.col("customer_id").is_in(customer_ids)).select("kind", "value").unique()
+    shared = theirs.join(others, on=["kind", "value"], how="semi")
+    exclusive = theirs.join(others, on=["kind", "value"], how="anti")
+    return sorted(exclusive.rows()), sorted(shared.rows())
+
+
+def _old_ids(lake: Lake, customer_ids: list[str]) -> list[str]:
+    """Ids earlier builds gave the subject, merged or split into the current ones."""
+    changes = read_polars(lake.table(tables.CUSTOMER_ID_CHANGES), columns=("old_customer_id", "new_customer_id"))
+    existing = set(read_polars(lake.table(tables.CUSTOMERS), columns=("customer_id",))["customer_id"])
+    subject = set(customer_ids)
+    return sorted(old for old, news in redirects(changes, existing).items() if subject & set(news))
+
+
+def _events(lake: Lake, user_ids: list[int], devices: list[str]) -> pl.DataFrame:
+    """The subject's events: signed in to one of their accounts, or on a device only they use."""
+    columns = ("event_id", "user_id", "device_id", "_topic", "_partition", "_offset")
+    events = read_polars(lake.table(tables.EVENTS), columns=columns)
+    normalised = map_distinct(events["device_id"], normalize_device_id)
+    mine = events["user_id"].is_in(pl.Series(user_ids, dtype=pl.Int64).implode()) | normalised.is_in(
+        pl.Series(devices, dtype=pl.String).implode()
+    )
+    return events.filter(mine)
+
+
+def _marketplace_docs(lake: Lake, orders: pl.DataFrame) -> list[str]:
+    """MongoDB document ids of the subject's marketplace orders."""
+    if orders.is_empty():
+        return []
+    docs = read_polars(
+        lake.table(tables.MARKETPLACE_ORDERS),
+        row_filter=is_in("marketplace_order_id", orders["source_order_id"].to_list()),
+        columns=("platform", "marketplace_order_id", "doc_id"),
+    )
+    keys = orders.select(pl.col("platform"), pl.col("source_order_id").alias("marketplace_order_id"))
+    return sorted(set(docs.join(keys, on=["platform", "marketplace_order_id"], how="semi")["doc_id"]))
+
+
+def _spellings(lake: Lake, user_ids: list[int], orders: pl.DataFrame, exclusive: list[tuple[str, str]]) -> list[str]:
+    """The subject's e-mails and phones as the sources spelled them, when they normalise to an exclusive value."""
+    wanted = {value for kind, value in exclusive if kind in ("email", "phone")}
+    columns: tuple[IdentifierKind, ...] = ("email", "phone")
+    accounts = read_polars(lake.table(tables.USERS), row_filter=is_in("user_id", user_ids), columns=columns)
+    web = orders.filter(pl.col("platform") == SHOPSPHERE)["source_order_id"].cast(pl.Int64, strict=False)
+    raw_orders = read_polars(
+        lake.table(tables.RAW_PG_ORDERS), row_filter=is_in("order_id", web.drop_nulls().to_list()), columns=columns
+    )
+    found: set[str] = set()
+    for kind in columns:
+        for spelled in pl.concat([accounts[kind], raw_orders[kind]]).drop_nulls().unique():
+            if normalize_identifier(kind, spelled) in wanted:
+                found.add(spelled)
+    return sorted(found)

@@ -1,0 +1,106 @@
+"""Erasure in the lakehouse, on a lakehouse of the sample's first lines: the subject's rows leave every
+table, old snapshots and their files go, and a search of every file on disk, made here with pyarrow,
+DuckDB's Avro reader and plain text (not with the code under test), finds none of their values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from core.config import Settings
+from core.errors import NotFoundError
+from lakehouse.lake import Lake
+from lakehouse.query import read_polars
+from lakehouse.scan import scan_table
+from privacy.erase import erase_from_lake
+from privacy.subject import Subject, find_subject
+from schema import lake as tables
+from tests.support import duckdb_with_iceberg
+
+
+@pytest.fixture(scope="module")
+def lake(small: Settings) -> Iterator[Lake]:
+    with Lake.open(small.catalog) as opened:
+        yield opened
+
+
+def busiest_account(lake: Lake) -> str:
+    """The customer of the account with the most events and orders: a subject with rows in many tables."""
+    links = read_polars(lake.table(tables.IDENTITY_LINKS))
+    records = links.filter(pl.col("link_type") == "record").group_by("customer_id").len()
+    accounts = links.filter(pl.col("kind") == "users").select("customer_id")
+    return str(records.join(accounts, on="customer_id").sort("len", "customer_id", descending=True)["customer_id"][0])
+
+
+def files_holding(warehouse: Path, needles: list[str]) -> dict[str, list[str]]:
+    """Every file under the warehouse that holds a needle, read by format with pyarrow and DuckDB."""
+    con = duckdb_with_iceberg()
+    found: dict[str, list[str]] = {}
+    for path in warehouse.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".parquet":
+            text = json.dumps(pq.read_table(path).to_pylist(), default=str) + path.read_bytes().decode("latin-1")
+        elif path.suffix == ".avro":
+            rows = con.execute(f"SELECT * FROM read_avro('{path}')").fetchall()
+            text = repr(rows) + path.read_bytes().decode("latin-1")
+        else:
+            text = path.read_bytes().decode("latin-1")
+        if hits := [n for n in needles if n in text]:
+            found[str(path)] = hits
+    return found
+
+
+def test_an_erased_customer_is_in_no_file_of_any_table_and_everyone_else_is_kept(lake: Lake, small: Settings) -> None:
+    customer = busiest_account(lake)
+    subject = find_subject(lake, [customer])
+    needles = subject.needles()
+    warehouse = Path(lake.table(tables.USERS).location().removeprefix("file://")).parents[1]
+    assert subject.user_ids and subject.order_ids and subject.event_ids and needles
+    assert files_holding(warehouse, needles), "the subject's values were never in the files: the test proves nothing"
+    before = {t.full_name: lake.table(t).scan().count() for t in tables.ALL_TABLES}
+
+    report = erase_from_lake(lake, subject, now=datetime.now(UTC), min_age_seconds=0)
+
+    assert report.verified, [(t.table, t.clean) for t in report.tables if not t.clean]
+    assert files_holding(warehouse, needles) == {}
+    receipts = {t.table: t for t in report.tables}
+    for definition in (tables.RAW_PG_USERS, tables.USERS, tables.ORDERS, tables.EVENTS, tables.CUSTOMERS):
+        receipt = receipts[definition.full_name]
+        assert receipt.rows_deleted > 0 and receipt.files_rewritten > 0 and receipt.files_removed > 0, receipt
+    for definition in tables.ALL_TABLES:
+        assert (
+            lake.table(definition).scan().count()
+            == before[definition.full_name] - receipts[definition.full_name].rows_deleted
+        )
+    con = duckdb_with_iceberg()
+    users = lake.table(tables.USERS)
+    read_back = con.execute(f"SELECT user_id FROM iceberg_scan('{users.metadata_location}')").pl()
+    assert len(read_back) == before[tables.USERS.full_name] - receipts[tables.USERS.full_name].rows_deleted
+    assert not set(read_back["user_id"]) & set(subject.user_ids), "other engines still read the subject's accounts"
+    with pytest.raises(NotFoundError, match="no such customer"):
+        find_subject(lake, [customer])
+
+
+def test_a_subject_survives_a_round_trip_through_json() -> None:
+    subject = Subject(
+        customer_ids=["C-1"], user_ids=[7], event_positions=[("events", 0, 12)], identifiers=[("email", "a@x.com")],
+        shared=[("phone", "+14155550100")], spellings=["A@X.com"],
+    )  # fmt: skip
+    assert Subject.from_json(subject.to_json()) == subject
+    assert subject.needles() == ["A@X.com", "a@x.com"], "shared values are kept, so not looked for"
+
+
+def test_the_scan_reads_deflated_avro_manifests(lake: Lake) -> None:
+    """A manifest holds data file paths; the scan must find one inside the compressed blocks."""
+    table = lake.table(tables.ORDERS)
+    data_file = next(iter(table.inspect.files().column("file_path").to_pylist()))
+    name = data_file.rsplit("/", 1)[-1]
+    hits = scan_table(table, [name])
+    assert any(path.endswith(".avro") for path in hits.found), hits
