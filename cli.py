@@ -19,6 +19,7 @@ from commands.identity import identity_app
 from commands.ingest import ingest_app
 from commands.keys import keys_app
 from commands.maintain import maintain_app
+from commands.privacy import access, erase
 from commands.quarantine import quarantine_app
 from commands.score import score
 from core.config import KafkaSettings, Scope, Settings
@@ -31,6 +32,8 @@ app.add_typer(maintain_app, name="maintain")
 app.add_typer(identity_app, name="identity")
 app.add_typer(keys_app, name="keys")
 app.command("score")(score)
+app.command("erase")(erase)
+app.command("access")(access)
 logger = logging.getLogger("c360")
 
 SAMPLE_DIR = Path(sample_data.__file__).resolve().parent

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigurationError
@@ -206,6 +206,20 @@ class ApiSettings(BaseModel):
     )
 
 
+class PrivacySettings(BaseModel):
+    """Erasure and access requests: how subjects are hashed, and how long erased data may linger."""
+
+    salt: SecretStr | None = Field(
+        None,
+        description="secret mixed into the hashes of erased subjects' identifiers; without it one is made once "
+        "and kept in C360_HOME/privacy.salt (mode 600)",
+    )
+    sweep_min_age_seconds: float = Field(
+        60.0, ge=0, description="files younger than this survive an erasure's sweep: a concurrent commit in flight"
+    )
+    exports_dir: Path | None = Field(None, description="where access exports are written; C360_HOME/exports by default")
+
+
 class Settings(BaseSettings):
     """Every setting of the service; see README.md for the table of variables."""
 
@@ -221,6 +235,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @field_validator("log_level")
     @classmethod
@@ -239,6 +254,8 @@ class Settings(BaseSettings):
             self.catalog.warehouse = str(home / "warehouse")
         if self.store.url is None:
             self.store.url = f"sqlite:///{home / 'store.db'}"
+        if self.privacy.exports_dir is None:
+            self.privacy.exports_dir = home / "exports"
         return self
 
 

@@ -39,6 +39,19 @@ def current_snapshot_id(table: Table) -> int | None:
     return None if snapshot is None else snapshot.snapshot_id
 
 
+def totals(table: Table, *, carrying: tuple[str, str], fields: tuple[str, ...]) -> dict[str, int]:
+    """Sum of each numeric summary field (`deleted-records`, say) over the retained snapshots whose
+    summary property `carrying[0]` equals `carrying[1]`."""
+    key, value = carrying
+    sums = dict.fromkeys(fields, 0)
+    for snapshot in table.snapshots():
+        summary = snapshot.summary
+        if summary is not None and summary.additional_properties.get(key) == value:
+            for name in fields:
+                sums[name] += int(summary.get(name) or 0)
+    return sums
+
+
 def last_property(table: Table | TableMetadata, key: str) -> str | None:
     """The newest value of a summary property along the current lineage.
 

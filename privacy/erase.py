@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 import pyarrow as pa
@@ -22,11 +22,15 @@ from lakehouse.maintenance import expire_and_sweep
 from lakehouse.merge import delete_keys
 from lakehouse.query import read_polars
 from lakehouse.scan import scan_table
+from lakehouse.snapshots import totals
 from privacy.subject import Subject
 from schema import lake as tables
+from schema.lake import PROP_ERASURE
 from schema.model import TableDef
 
 logger = logging.getLogger(__name__)
+# Iceberg snapshot summary fields: a copy-on-write delete removes whole files and adds their kept rows back
+DELETE_FIELDS = ("deleted-records", "added-records", "deleted-data-files")
 
 
 @dataclass
@@ -100,24 +104,34 @@ def quarantined_rows(lake: Lake, subject: Subject) -> list[str]:
     return sorted(rows.filter(theirs.fill_null(False))["quarantine_id"])
 
 
-def delete_rows(lake: Lake, subject: Subject) -> dict[str, TableReceipt]:
-    """Step 1: delete the subject's rows from every table (idempotent: a rerun deletes nothing more)."""
-    receipts = {t.full_name: TableReceipt(t.full_name) for t in tables.ALL_TABLES}
+def delete_rows(lake: Lake, subject: Subject, *, request_id: str) -> dict[str, TableReceipt]:
+    """Step 1: delete the subject's rows from every table; what the request's deletes did, per table.
+
+    Each delete snapshot carries the request id, and the counts are read back from those snapshots:
+    after a crash halfway, running this again deletes the rest and still counts every row.
+    """
     for definition, keys in deletions(subject, quarantined_rows(lake, subject)):
-        if not len(keys):
-            continue
-        result = delete_keys(lake.table(definition), keys)
-        receipt = receipts[definition.full_name]
-        receipt.rows_deleted += result.rows_removed
-        receipt.files_rewritten += result.files_removed
+        if len(keys):
+            delete_keys(lake.table(definition), keys, properties={PROP_ERASURE: request_id})
+    receipts = {}
+    for definition in tables.ALL_TABLES:
+        done = totals(lake.table(definition), carrying=(PROP_ERASURE, request_id), fields=DELETE_FIELDS)
+        receipts[definition.full_name] = TableReceipt(
+            definition.full_name,
+            rows_deleted=done["deleted-records"] - done["added-records"],
+            files_rewritten=done["deleted-data-files"],
+        )
     return receipts
 
 
-def purge_history(lake: Lake, receipts: dict[str, TableReceipt], *, now: datetime, min_age_seconds: float) -> None:
-    """Step 2: expire every older snapshot of the touched tables and delete the files only they referenced.
+def purge_history(lake: Lake, receipts: dict[str, TableReceipt], *, min_age_seconds: float) -> None:
+    """Step 2: expire every snapshot of the touched tables but the newest, and delete the files only they referenced.
 
-    `min_age_seconds` spares files younger than that: a concurrent writer's commit in flight.
+    Expiry goes by the wall clock, whatever clock stamps the records: every snapshot committed
+    before now goes. `min_age_seconds` spares files younger than that: a concurrent writer's
+    commit in flight.
     """
+    now = datetime.now(UTC)
     for receipt in receipts.values():
         if not receipt.touched:
             continue
@@ -140,8 +154,8 @@ def verify(lake: Lake, subject: Subject, receipts: dict[str, TableReceipt]) -> E
     return ErasureReport(list(receipts.values()))
 
 
-def erase_from_lake(lake: Lake, subject: Subject, *, now: datetime, min_age_seconds: float) -> ErasureReport:
+def erase_from_lake(lake: Lake, subject: Subject, *, request_id: str, min_age_seconds: float) -> ErasureReport:
     """Every step, in order."""
-    receipts = delete_rows(lake, subject)
-    purge_history(lake, receipts, now=now, min_age_seconds=min_age_seconds)
+    receipts = delete_rows(lake, subject, request_id=request_id)
+    purge_history(lake, receipts, min_age_seconds=min_age_seconds)
     return verify(lake, subject, receipts)

@@ -62,6 +62,7 @@ PROP_COUNTS = "c360.counts"  # rows read / written / quarantined of the batch, a
 PROP_SCHEMA_CHANGES = "c360.schema-changes"
 PROP_INPUTS = "c360.inputs"  # snapshot ids of the tables a gold build read, as JSON
 PROP_IDENTITY_CONFIG = "c360.identity.config"  # digest of the settings and overrides an identity build used
+PROP_ERASURE = "c360.erasure"  # the privacy request whose erasure a delete snapshot carried out
 PROP_RISK_CONFIG = "c360.risk.config"  # the weights, thresholds and site medians a scoring used, as JSON
 PROP_KAFKA_OFFSETS = "c360.kafka.offsets"  # next offset of every topic partition taken in, as JSON
 PROP_RAW_CONSUMED = "c360.raw."  # + raw table name: the raw snapshot a conformed table has taken in

@@ -300,3 +300,55 @@ class CustomerRisk(CustomerRiskBase, table=True):
 
     __tablename__ = "serving_risk"
     __table_args__ = (Index("ix_serving_risk_score", "score", "customer_id"),)
+
+
+class PrivacyRequestBase(SQLModel):
+    """An erasure or access request as its requester sees it: no personal data, only a hash of the subject."""
+
+    kind: str = Field(max_length=16, description="erasure or access")
+    status: str = Field(max_length=16, description="received, running, completed or failed")
+    subject_hash: str = Field(max_length=64, description="salted hash of the identifier the request names")
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    error: str | None = Field(default=None, max_length=1000, description="why it failed")
+    receipt: str | None = Field(default=None, sa_type=Text, description="JSON: per table counts and verification")
+
+
+class PrivacyRequest(PrivacyRequestBase, table=True):
+    """Privacy requests and their progress; `pending` holds what the worker needs until it is done."""
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (Index("ix_privacy_requests_subject", "kind", "subject_hash"),)
+
+    id: str = Field(max_length=32, primary_key=True)
+    step: str | None = Field(default=None, max_length=16, description="the last step completed")
+    pending: str | None = Field(
+        default=None, sa_type=Text, description="the subject as given, then their keys: cleared once done"
+    )
+
+
+class Suppression(SQLModel, table=True):
+    """Salted hashes of erased subjects' identifiers: ingestion drops new records carrying one."""
+
+    __tablename__ = "privacy_suppressions"
+
+    kind: str = Field(max_length=32, primary_key=True)
+    value_hash: str = Field(max_length=64, primary_key=True)
+    request_id: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """The append-only ledger of completed privacy requests: each entry hashes the one before it."""
+
+    __tablename__ = "privacy_ledger"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    subject_hash: str = Field(max_length=64)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    receipt: str = Field(sa_type=Text)
+    previous_hash: str = Field(max_length=64)
+    entry_hash: str = Field(max_length=64, unique=True)

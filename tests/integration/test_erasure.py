@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -66,7 +65,7 @@ def test_an_erased_customer_is_in_no_file_of_any_table_and_everyone_else_is_kept
     assert files_holding(warehouse, needles), "the subject's values were never in the files: the test proves nothing"
     before = {t.full_name: lake.table(t).scan().count() for t in tables.ALL_TABLES}
 
-    report = erase_from_lake(lake, subject, now=datetime.now(UTC), min_age_seconds=0)
+    report = erase_from_lake(lake, subject, request_id="r-1", min_age_seconds=0)
 
     assert report.verified, [(t.table, t.clean) for t in report.tables if not t.clean]
     assert files_holding(warehouse, needles) == {}

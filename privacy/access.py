@@ -1,0 +1,43 @@
+"""Access and portability: every row the lakehouse holds about a subject, as one JSON document.
+
+The rows are found by the same keys erasure deletes by (`privacy.erase.deletions`), so what a
+subject can see is exactly what an erasure would remove.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+
+from lakehouse.lake import Lake
+from lakehouse.query import is_in, read_polars
+from privacy.erase import deletions, quarantined_rows
+from privacy.subject import Subject
+
+
+def rows_about(lake: Lake, subject: Subject) -> dict[str, list[dict[str, object]]]:
+    """Each table's rows of the subject, by table name (tables holding none are left out)."""
+    found: dict[str, pl.DataFrame] = {}
+    for definition, keys in deletions(subject, quarantined_rows(lake, subject)):
+        if not len(keys):
+            continue
+        wanted = pl.DataFrame(keys)
+        first = wanted.columns[0]
+        rows = read_polars(lake.table(definition), row_filter=is_in(first, wanted[first].unique().to_list()))
+        matched = rows.join(wanted.cast(rows.select(wanted.columns).schema), on=wanted.columns, how="semi")
+        previous = found.get(definition.full_name)
+        found[definition.full_name] = matched if previous is None else pl.concat([previous, matched]).unique()
+    return {name: frame.to_dicts() for name, frame in sorted(found.items()) if len(frame)}
+
+
+def export(lake: Lake, subject: Subject, path: Path) -> Path:
+    """Write the subject's rows to `path` (readable by the service's user only); the path."""
+    document = {"customer_ids": subject.customer_ids, "tables": rows_about(lake, subject)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
+        json.dump(document, file, default=str, indent=1)
+    return path

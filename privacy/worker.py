@@ -1,0 +1,140 @@
+"""Carry a privacy request out, step by step, so a crash anywhere resumes where it stopped.
+
+Erasure: resolve the subject to their keys (kept in the request) -> suppress their identifiers ->
+delete their rows from every lake table -> purge old snapshots and files -> forget them in the
+operational store -> search every file for their values -> write the receipt to the ledger and
+clear what the request held about them. Every step can run again without harm, so resuming is
+running the request again from its last recorded step.
+Access: resolve -> export every row held about them to a JSON file only the service can read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from core.config import Settings
+from core.errors import C360Error
+from core.failpoints import failpoint
+from lakehouse.lake import Lake
+from privacy import ledger, requests
+from privacy.access import export
+from privacy.erase import delete_rows, purge_history, verify
+from privacy.hashing import salt
+from privacy.subject import Subject, customers_of, find_subject
+from schema.store import PrivacyRequest
+
+logger = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PrivacyWorker:
+    """Runs privacy requests against one lake and store."""
+
+    def __init__(self, settings: Settings, lake: Lake, engine: Engine, *, clock: Clock = _now):
+        self.settings = settings
+        self.lake = lake
+        self.engine = engine
+        self.clock = clock
+
+    def resume_all(self) -> list[PrivacyRequest]:
+        """Run every request taken in or interrupted, oldest first."""
+        with Session(self.engine) as session:
+            waiting = requests.unfinished(session)
+        return [self.run(request_id) for request_id in waiting]
+
+    def run(self, request_id: str) -> PrivacyRequest:
+        """Carry one request out (or on, after a crash); a failure is recorded on the request, not raised."""
+        with Session(self.engine) as session:
+            request = requests.get(session, request_id)
+            if request.status == requests.DONE:
+                return request
+            self._save(session, request, status="running")
+        try:
+            subject = self._subject(request_id)
+            if request.kind == "erasure":
+                receipt = self._erase(request_id, subject)
+            else:
+                receipt = {"export": str(export(self.lake, subject, self._export_path(request_id)))}
+            return self._finish(request_id, receipt)
+        except C360Error as exc:
+            logger.warning("privacy request %s failed: %s", request_id, exc)
+            with Session(self.engine) as session:
+                return self._save(session, requests.get(session, request_id), status=requests.FAILED, error=str(exc))
+
+    def _subject(self, request_id: str) -> Subject:
+        """The subject's keys: found once, then read back from the request on every later run."""
+        with Session(self.engine) as session:
+            request = requests.get(session, request_id)
+            pending = json.loads(request.pending or "{}")
+            if "subject" in pending:
+                return Subject.from_json(pending["subject"])
+            given_kind, value = pending["kind"], pending["value"]
+            region = self.settings.identity.default_region
+            customers = (
+                [value]
+                if given_kind == "customer_id"
+                else customers_of(self.lake, given_kind, value, default_region=region)
+            )
+            subject = find_subject(self.lake, customers)
+            pending["subject"] = subject.to_json()
+            self._save(session, request, pending=json.dumps(pending), step="resolved")
+            return subject
+
+    def _erase(self, request_id: str, subject: Subject) -> dict[str, object]:
+        key = salt(self.settings)
+        with Session(self.engine) as session, session.begin():
+            suppressed = requests.suppress(session, subject, request_id=request_id, key=key, now=self.clock())
+        failpoint("erase:delete")
+        receipts = delete_rows(self.lake, subject, request_id=request_id)
+        failpoint("erase:purge")
+        purge_history(self.lake, receipts, min_age_seconds=self.settings.privacy.sweep_min_age_seconds)
+        with Session(self.engine) as session, session.begin():
+            forgotten = requests.forget_in_store(session, subject)
+        report = verify(self.lake, subject, receipts)
+        if not report.verified:
+            dirty = [t.table for t in report.tables if not t.clean]
+            raise C360Error(f"erased rows, but files of {', '.join(dirty)} still hold the subject's values; run again")
+        return {
+            "verified": True,
+            "identifiers_suppressed": suppressed,
+            "identifiers_kept_shared": len(subject.shared),
+            "store_rows_deleted": forgotten,
+            "tables": [asdict(t) for t in report.tables],
+        }
+
+    def _finish(self, request_id: str, receipt: dict[str, object]) -> PrivacyRequest:
+        """Complete the request: receipt into the ledger, and nothing about the subject left on the request."""
+        text = json.dumps(receipt, sort_keys=True)
+        with Session(self.engine) as session:
+            request = requests.get(session, request_id)
+            if request.kind == "erasure":
+                ledger.append(
+                    session, request_id=request_id, kind=request.kind, subject_hash=request.subject_hash,
+                    receipt=text, now=self.clock(),
+                )  # fmt: skip
+            return self._save(session, request, status=requests.DONE, receipt=text, pending=None, step="done")
+
+    def _export_path(self, request_id: str) -> Path:
+        folder = self.settings.privacy.exports_dir or Path(self.settings.home) / "exports"
+        return folder / f"{request_id}.json"
+
+    def _save(self, session: Session, request: PrivacyRequest, **changes: object) -> PrivacyRequest:
+        for name, value in changes.items():
+            setattr(request, name, value)
+        request.updated_at = self.clock()
+        session.add(request)
+        session.commit()
+        session.refresh(request)
+        return request

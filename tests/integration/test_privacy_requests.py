@@ -1,0 +1,144 @@
+"""Privacy requests end to end on a lakehouse of the sample's first lines: erasure through the worker and
+`c360 erase` (a crash mid-erasure resumes and completes), idempotent requests, the hash-chained
+append-only ledger, and access exports."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DatabaseError
+from sqlmodel import Session, select
+
+from core.config import Settings
+from core.db import make_engine
+from lakehouse.lake import Lake
+from lakehouse.query import read_polars
+from privacy import requests
+from privacy.hashing import salt
+from privacy.ledger import verify_chain
+from privacy.worker import PrivacyWorker
+from schema import lake as tables
+from schema.store import CustomerProfile, LedgerEntry, PrivacyRequest, Suppression
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def settings(small: Settings) -> Settings:
+    """The small lakehouse, with erasure sweeping every unreferenced file (nothing else writes to it)."""
+    return small.model_copy(update={"privacy": small.privacy.model_copy(update={"sweep_min_age_seconds": 0})})
+
+
+@pytest.fixture(scope="module")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(str(settings.store.url))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def lake(settings: Settings) -> Iterator[Lake]:
+    with Lake.open(settings.catalog) as opened:
+        yield opened
+
+
+def accounts(lake: Lake) -> pl.DataFrame:
+    """Current accounts of served customers with an e-mail only they hold, most records first."""
+    links = read_polars(lake.table(tables.IDENTITY_LINKS))
+    emails = links.filter(pl.col("kind") == "email", pl.col("rule").str.starts_with("exact:"))
+    users = read_polars(lake.table(tables.USERS), row_filter="is_current == true", columns=("user_id", "email"))
+    sizes = links.group_by("customer_id").len()
+    owners = links.filter(pl.col("kind") == "users").select(
+        "customer_id", pl.col("value").cast(pl.Int64).alias("user_id")
+    )
+    joined = owners.join(users, on="user_id").join(emails.select("customer_id"), on="customer_id", how="semi")
+    return joined.join(sizes, on="customer_id").sort("len", "customer_id", descending=True)
+
+
+def submit(engine: Engine, settings: Settings, kind: str, subject_kind: str, value: str) -> tuple[PrivacyRequest, bool]:
+    with Session(engine) as session:
+        return requests.submit(
+            session, kind=kind, subject_kind=subject_kind, value=value, reason="test", key=salt(settings),  # type: ignore[arg-type]
+            default_region="US", now=NOW,
+        )  # fmt: skip
+
+
+def test_an_erasure_request_completes_verified_leaves_a_receipt_and_is_idempotent(
+    settings: Settings, engine: Engine, lake: Lake
+) -> None:
+    subject = accounts(lake).row(0, named=True)
+    request, created = submit(engine, settings, "erasure", "email", subject["email"].upper())
+    assert created and request.status == "received"
+
+    done = PrivacyWorker(settings, lake, engine, clock=lambda: NOW).run(request.id)
+
+    assert done.status == "completed", done.error
+    receipt = json.loads(done.receipt or "{}")
+    assert receipt["verified"] and receipt["identifiers_suppressed"] > 0 and receipt["store_rows_deleted"] > 0
+    assert subject["email"] not in (done.receipt or "") and done.pending is None, "the request keeps no PII"
+    with Session(engine) as session:
+        assert session.get(CustomerProfile, subject["customer_id"]) is None
+        entries = session.exec(select(LedgerEntry)).all()
+        assert [e.request_id for e in entries] == [request.id] and verify_chain(session)
+        assert session.exec(select(Suppression).where(Suppression.request_id == request.id)).all()
+    again, created = submit(engine, settings, "erasure", "email", subject["email"])
+    assert (again.id, created) == (request.id, False), "a repeated request is the same request"
+    assert PrivacyWorker(settings, lake, engine).run(request.id).status == "completed"
+    with Session(engine) as session:
+        assert len(session.exec(select(LedgerEntry)).all()) == 1, "a completed request is not carried out twice"
+
+
+def test_the_ledger_refuses_updates_and_deletes(engine: Engine) -> None:
+    for statement in ("UPDATE privacy_ledger SET receipt = '{}'", "DELETE FROM privacy_ledger"):
+        with engine.begin() as connection, pytest.raises(DatabaseError, match="append-only"):
+            connection.execute(text(statement))
+
+
+def test_a_crash_mid_erasure_resumes_and_completes(settings: Settings, engine: Engine, lake: Lake) -> None:
+    """`c360 erase` is killed after deleting rows and before purging old files; `c360 erase --resume` finishes."""
+    subject = accounts(lake).row(1, named=True)
+    env = {**os.environ, "C360_HOME": str(settings.home), "C360_PRIVACY__SWEEP_MIN_AGE_SECONDS": "0"}
+    command = [str(Path(sys.executable).parent / "c360"), "erase", "--email", subject["email"]]
+    crashed = subprocess.run(command, env={**env, "C360_FAILPOINT": "erase:purge"}, capture_output=True, check=False)
+    assert crashed.returncode == -9, crashed.stderr.decode()
+    with Session(engine) as session:
+        interrupted = session.exec(select(PrivacyRequest).where(PrivacyRequest.status == "running")).one()
+        assert interrupted.step == "resolved" and interrupted.pending
+    resumed = subprocess.run([*command[:2], "--resume"], env=env, capture_output=True, check=False)
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    assert f"{interrupted.id}: completed" in resumed.stderr.decode()
+    with Session(engine) as session:
+        finished = session.get(PrivacyRequest, interrupted.id)
+        assert finished is not None and json.loads(finished.receipt or "{}")["verified"]
+    users = read_polars(lake.table(tables.USERS), columns=("user_id",))
+    assert subject["user_id"] not in set(users["user_id"])
+
+
+def test_an_access_request_exports_the_subjects_rows_only_to_the_service_user(
+    settings: Settings, engine: Engine, lake: Lake
+) -> None:
+    subject = accounts(lake).row(0, named=True)
+    request, _ = submit(engine, settings, "access", "customer_id", subject["customer_id"])
+
+    done = PrivacyWorker(settings, lake, engine, clock=lambda: NOW).run(request.id)
+
+    assert done.status == "completed", done.error
+    path = Path(json.loads(done.receipt or "{}")["export"])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    export = json.loads(path.read_text())
+    rows = export["tables"]
+    assert {r["user_id"] for r in rows[tables.USERS.full_name]} == {subject["user_id"]}
+    assert {r["customer_id"] for r in rows[tables.CUSTOMERS.full_name]} == {subject["customer_id"]}
+    assert rows[tables.ORDERS.full_name] and rows[tables.EVENTS.full_name] and rows[tables.RAW_PG_USERS.full_name]
+    with Session(engine) as session:
+        assert not session.exec(select(LedgerEntry).where(LedgerEntry.request_id == request.id)).all()
