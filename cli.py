@@ -182,13 +182,37 @@ def _serve(settings: Settings) -> None:
 
     upgrade_head(str(settings.store.url))
     api = settings.api
-    if api.workers == 1:
-        uvicorn.run(create_app(settings), host=api.host, port=api.port, log_config=None)
-    else:  # each worker process builds its app from the same environment
-        uvicorn.run(
-            "api.main:app_from_environment", factory=True, workers=api.workers, host=api.host, port=api.port,
-            log_config=None,
-        )  # fmt: skip
+    with _privacy_worker(settings):
+        if api.workers == 1:
+            uvicorn.run(create_app(settings), host=api.host, port=api.port, log_config=None)
+        else:  # each worker process builds its app from the same environment
+            uvicorn.run(
+                "api.main:app_from_environment", factory=True, workers=api.workers, host=api.host, port=api.port,
+                log_config=None,
+            )  # fmt: skip
+
+
+@contextmanager
+def _privacy_worker(config: Settings) -> Iterator[None]:
+    """Carry out the privacy requests the API takes in, in a background thread, while it serves."""
+    import threading
+
+    from core.db import make_engine
+    from lakehouse.lake import Lake
+    from privacy.worker import PrivacyWorker
+
+    stop = threading.Event()
+    lake = Lake.open(config.catalog)
+    engine = make_engine(str(config.store.url))
+    thread = threading.Thread(target=PrivacyWorker(config, lake, engine).watch, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(60)
+        lake.close()
+        engine.dispose()
 
 
 @app.command()

@@ -13,7 +13,7 @@ from api import errors
 from api.auth import KeyRing, RateLimiter
 from api.deps import LakeHandle
 from api.middleware import RequestIdMiddleware
-from api.routes import customers, health, identity, inventory, risk
+from api.routes import customers, health, identity, inventory, privacy, risk
 from core.config import Settings
 from core.db import make_engine
 from core.logging import protect_access_log
@@ -54,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(identity.router)
     app.include_router(inventory.router)
     app.include_router(risk.router)
+    app.include_router(privacy.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -87,6 +87,9 @@ def deletions(subject: Subject, quarantined: list[str]) -> Iterator[tuple[TableD
     for gold in (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.IDENTITY_EVIDENCE, tables.CUSTOMER_METRICS,
                  tables.RISK_SCORES):  # fmt: skip
         yield gold, keys(customer_id=customers)
+    # an identifier's own evidence rows (a household marker, say) belong to no customer
+    yield tables.IDENTITY_EVIDENCE, keys(target_kind=[k for k, _ in subject.identifiers],
+                                         target_value=[v for _, v in subject.identifiers])  # fmt: skip
     yield tables.CUSTOMER_ID_CHANGES, keys(old_customer_id=customers)
     yield tables.CUSTOMER_ID_CHANGES, keys(new_customer_id=customers)
     yield tables.QUARANTINE, keys(quarantine_id=list(quarantined))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -53,6 +54,15 @@ class PrivacyWorker:
         with Session(self.engine) as session:
             waiting = requests.unfinished(session)
         return [self.run(request_id) for request_id in waiting]
+
+    def watch(self, stop: threading.Event, *, interval: float = 2.0) -> None:
+        """Carry out waiting requests until `stop` is set, looking every `interval` seconds (beside the API)."""
+        while not stop.is_set():
+            try:
+                self.resume_all()
+            except Exception:  # a daemon loop: log, and try again on the next pass
+                logger.exception("a privacy worker pass failed")
+            stop.wait(interval)
 
     def run(self, request_id: str) -> PrivacyRequest:
         """Carry one request out (or on, after a crash); a failure is recorded on the request, not raised."""

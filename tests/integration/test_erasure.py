@@ -14,6 +14,7 @@ import pytest
 
 from core.config import Settings
 from core.errors import NotFoundError
+from identity.normalize import normalize_identifier
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
 from lakehouse.scan import scan_table
@@ -103,3 +104,26 @@ def test_the_scan_reads_deflated_avro_manifests(lake: Lake) -> None:
     name = data_file.rsplit("/", 1)[-1]
     hits = scan_table(table, [name])
     assert any(path.endswith(".avro") for path in hits.found), hits
+
+
+def test_a_household_member_sharing_the_subjects_email_keeps_their_records(lake: Lake) -> None:
+    links = read_polars(lake.table(tables.IDENTITY_LINKS))
+    household = links.filter(pl.col("rule").str.starts_with("household_"), pl.col("kind") == "email")
+    email = household["value"][0]
+    subject_id, member_id = sorted(household.filter(pl.col("value") == email)["customer_id"])
+    theirs = links.filter(pl.col("customer_id") == member_id).sort(links.columns)
+    member_orders = theirs.filter(pl.col("kind") == "orders")["value"].to_list()
+    subject = find_subject(lake, [subject_id])
+    assert ("email", email) in subject.shared and email not in subject.needles()
+
+    report = erase_from_lake(lake, subject, request_id="r-household", min_age_seconds=0)
+
+    assert report.verified
+    after = read_polars(lake.table(tables.IDENTITY_LINKS))
+    assert after.filter(pl.col("customer_id") == member_id).sort(links.columns).equals(theirs)
+    assert after.filter(pl.col("customer_id") == subject_id).is_empty()
+    kept = read_polars(lake.table(tables.ORDERS), columns=("order_id",))["order_id"].to_list()
+    assert set(member_orders) <= set(kept) and not set(subject.order_ids) & set(kept)
+    customers = read_polars(lake.table(tables.CUSTOMERS), columns=("customer_id", "email"))
+    [kept_email] = customers.filter(pl.col("customer_id") == member_id)["email"].to_list()
+    assert normalize_identifier("email", kept_email) == email, "the member's golden record keeps the shared e-mail"

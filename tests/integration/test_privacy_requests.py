@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import polars as pl
 import pytest
 from sqlalchemy import Engine, text
@@ -29,6 +30,8 @@ from privacy.ledger import verify_chain
 from privacy.worker import PrivacyWorker
 from schema import lake as tables
 from schema.store import CustomerProfile, LedgerEntry, PrivacyRequest, Suppression
+from tests.conftest import ALL_KEY, READ_KEY, register_test_keys
+from tests.support import serving
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -142,3 +145,45 @@ def test_an_access_request_exports_the_subjects_rows_only_to_the_service_user(
     assert rows[tables.ORDERS.full_name] and rows[tables.EVENTS.full_name] and rows[tables.RAW_PG_USERS.full_name]
     with Session(engine) as session:
         assert not session.exec(select(LedgerEntry).where(LedgerEntry.request_id == request.id)).all()
+
+
+@pytest.fixture(scope="module")
+def api(settings: Settings) -> Iterator[str]:
+    """The API over the small lakehouse; the tests play the privacy worker themselves."""
+    from api.main import create_app
+
+    register_test_keys(settings)
+    with serving(create_app(settings)) as base:
+        yield base
+
+
+def test_the_api_takes_requests_in_and_shows_them_carried_out(
+    api: str, settings: Settings, engine: Engine, lake: Lake
+) -> None:
+    subject = accounts(lake).row(0, named=True)
+    body = {"identifier_kind": "user_id", "value": str(subject["user_id"]), "reason": "ticket 7"}
+    with httpx.Client(base_url=api, headers={"X-API-Key": ALL_KEY}) as client:
+        assert (
+            client.post("/v1/privacy/erasure-requests", json=body, headers={"X-API-Key": READ_KEY}).status_code == 403
+        )
+        assert client.post("/v1/privacy/erasure-requests", json={**body, "value": " "}).status_code == 422
+        taken = client.post("/v1/privacy/erasure-requests", json=body)
+        assert taken.status_code == 202 and taken.json()["status"] == "received"
+        request_id = taken.json()["id"]
+        assert taken.headers["location"].endswith(f"/v1/privacy/erasure-requests/{request_id}")
+        assert client.post("/v1/privacy/erasure-requests", json=body).json()["id"] == request_id
+        other = accounts(lake).row(1, named=True)["customer_id"]
+        access_body = {**body, "identifier_kind": "customer_id", "value": other}
+        access = client.post("/v1/privacy/access-requests", json=access_body)
+        export_url = f"/v1/privacy/access-requests/{access.json()['id']}/export"
+        assert client.get(export_url).status_code == 409, "not ready before the worker ran"
+        assert client.get(f"/v1/privacy/access-requests/{request_id}").status_code == 404, "an erasure is no access"
+
+        PrivacyWorker(settings, lake, engine).resume_all()
+
+        done = client.get(f"/v1/privacy/erasure-requests/{request_id}").json()
+        assert done["status"] == "completed" and done["receipt"]["verified"], done
+        assert sum(t["rows_deleted"] for t in done["receipt"]["tables"]) > 0
+        export = client.get(export_url)
+        assert export.status_code == 200 and export.json()["tables"][tables.USERS.full_name]
+        assert "export" not in client.get(f"/v1/privacy/access-requests/{access.json()['id']}").json()["receipt"]
