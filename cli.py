@@ -150,12 +150,14 @@ def _streaming(config: Settings, kafka: KafkaSettings | None) -> Iterator[None]:
     from core.db import make_engine
     from ingest.stream import consume_events, stream_worker
     from lakehouse.lake import Lake
-    from pipeline import serve_stream
+    from pipeline import serve_stream, store_suppressor
 
     stop = threading.Event()
     lake = Lake.open(config.catalog)
     engine = make_engine(str(config.store.url))
-    worker = stream_worker(lake, kafka, on_conformed=serve_stream(lake, engine, config.risk))
+    worker = stream_worker(
+        lake, kafka, on_conformed=serve_stream(lake, engine, config.risk), suppressor=store_suppressor(config, engine)
+    )
     thread = threading.Thread(target=consume_events, args=(worker, kafka), kwargs={"stop": stop}, daemon=True)
     thread.start()
     try:

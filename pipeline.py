@@ -34,6 +34,8 @@ from ingest.stream import OnConformed, StreamBatch, consume_events, stream_worke
 from ingest.worker import EntityRun, OnBatch, Worker
 from lakehouse.lake import Lake
 from migrations import upgrade_head
+from privacy.hashing import salt
+from privacy.suppression import StoreSuppressor
 from profiles.fresh import add_events
 from profiles.job import ProfilesReport, gold_inputs, gold_is_current, run_profiles
 from profiles.projection import serve_risk
@@ -73,11 +75,15 @@ def run_pipeline(
     started = now or datetime.now(UTC)
     announce("migrating the operational store")
     upgrade_head(str(settings.store.url))
+    engine = make_engine(str(settings.store.url))
     with Lake.open(settings.catalog) as lake:
         announce("creating lakehouse tables")
         lake.create()
         announce(f"loading sources from {source_dir}")
-        worker = Worker(lake, FileSource(source_dir), batch_rows=1_000_000, clock=lambda: started)
+        suppressor = store_suppressor(settings, engine)
+        worker = Worker(
+            lake, FileSource(source_dir), batch_rows=1_000_000, clock=lambda: started, suppressor=suppressor
+        )
         if on_batch is not None:
             worker.on_batch = on_batch
         load = worker.run(tuple(e for e in ALL_ENTITIES if kafka is None or e is not EVENTS))
@@ -86,8 +92,10 @@ def run_pipeline(
             announce(f"sending {source_dir / 'events.jsonl'} to Kafka topic {kafka.events_topic}")
             send_lines(str(kafka.bootstrap_servers), kafka.events_topic, source_dir / "events.jsonl")
             announce("landing events with the stream worker")
-            stream = consume_events(stream_worker(lake, kafka), kafka, stop=threading.Event(), idle_seconds=2.0).batches
+            landing = stream_worker(lake, kafka, suppressor=suppressor)
+            stream = consume_events(landing, kafka, stop=threading.Event(), idle_seconds=2.0).batches
         identity, profiles = build_gold(settings, lake, now=started, step=announce)
+    engine.dispose()
     return PipelineReport(load=load, identity=identity, profiles=profiles, stream=stream)
 
 
@@ -137,3 +145,8 @@ def serve_stream(lake: Lake, engine: Engine, risk: RiskSettings) -> OnConformed:
             serve_risk(engine, scores)
 
     return serve
+
+
+def store_suppressor(settings: Settings, engine: Engine) -> StoreSuppressor:
+    """Ingestion's check against erased data subjects (batch and stream workers drop their records)."""
+    return StoreSuppressor(engine, salt(settings), default_region=settings.identity.default_region)

@@ -86,10 +86,10 @@ def batch_progress() -> Iterator[Callable[[BatchCounts, float], None]]:
 
 def print_load(runs: list[EntityRun]) -> None:
     table = Table(title="landed and conformed")
-    for column in ("entity", "read", "written", "quarantined", "conformed in", "refused by the model"):
+    for column in ("entity", "read", "written", "quarantined", "suppressed", "conformed in", "refused by the model"):
         table.add_column(column, justify="left" if column == "entity" else "right")
     for run in runs:
-        landed = [sum(getattr(b, c) for b in run.batches) for c in ("read", "written", "quarantined")]
+        landed = [sum(getattr(b, c) for b in run.batches) for c in ("read", "written", "quarantined", "suppressed")]
         conformed = [sum(r.rows_in for r in run.conformed), sum(r.rows_rejected for r in run.conformed)]
         table.add_row(run.entity, *(str(n) for n in landed + conformed))
     console.print(table)

@@ -78,16 +78,22 @@ def _run_worker(
     """Run a worker once or every interval, stopping cleanly on SIGTERM/SIGINT after the batch in hand."""
     import signal
 
+    from core.db import make_engine
     from ingest.worker import Worker
     from lakehouse.lake import Lake
+    from migrations import upgrade_head
+    from pipeline import store_suppressor
 
     if once == (every is not None):
         console.print("[red]error:[/red] give exactly one of --once or --every <interval>")
         raise typer.Exit(2)
     interval = parse_interval(every) if every else 0.0
+    upgrade_head(str(settings.store.url))
+    engine = make_engine(str(settings.store.url))
     with Lake.open(settings.catalog) as lake:
         lake.create()
-        worker = Worker(lake, source, batch_rows=batch_rows)  # type: ignore[arg-type]
+        suppressor = store_suppressor(settings, engine)
+        worker = Worker(lake, source, batch_rows=batch_rows, suppressor=suppressor)  # type: ignore[arg-type]
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: worker.stop.set())
         try:
@@ -101,6 +107,8 @@ def _run_worker(
         except C360Error as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc
+        finally:
+            engine.dispose()
     if worker.stop.is_set():
         console.print("stopped after the batch in hand; the next run continues from there")
 
@@ -125,7 +133,7 @@ def ingest_kafka(
     from ingest.stream import consume_events, stream_worker
     from lakehouse.lake import Lake
     from migrations import upgrade_head
-    from pipeline import serve_stream
+    from pipeline import serve_stream, store_suppressor
 
     config = settings()
     _required(config.kafka.bootstrap_servers, "C360_KAFKA__BOOTSTRAP_SERVERS")
@@ -142,7 +150,10 @@ def ingest_kafka(
     try:
         with Lake.open(config.catalog) as lake:
             lake.create()
-            worker = stream_worker(lake, kafka, metrics=metrics, on_conformed=serve_stream(lake, engine, config.risk))
+            worker = stream_worker(
+                lake, kafka, metrics=metrics, on_conformed=serve_stream(lake, engine, config.risk),
+                suppressor=store_suppressor(config, engine),
+            )  # fmt: skip
             consume_events(worker, kafka, stop=stop, idle_seconds=idle if once else None)
     except C360Error as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -38,6 +38,7 @@ class BatchCounts:
     read: int = 0
     written: int = 0
     quarantined: int = 0
+    suppressed: int = 0  # records of erased data subjects, dropped unwritten
     schema_changes: list[str] = field(default_factory=list)
     quarantine_ids: list[str] = field(default_factory=list)
     landed: tuple[int, pa.Table] | None = field(default=None, repr=False)
@@ -45,7 +46,7 @@ class BatchCounts:
     @property
     def balanced(self) -> bool:
         """Every row read is accounted for."""
-        return self.read == self.written + self.quarantined
+        return self.read == self.written + self.quarantined + self.suppressed
 
 
 def land_text(
@@ -75,7 +76,9 @@ def land_text(
     typed, rejections = type_columns(batch, target, required, empty_is_null=empty_is_null)
     records = quarantine.from_typing(rejections, batch, ctx, entity.raw.full_name, key=entity.key[0])
     quarantine.write(lake, records, at=ctx.ingested_at)
-    counts = BatchCounts(entity.name, ctx.batch_id, len(batch), len(typed), len(records), evolution.changes)
+    counts = BatchCounts(
+        entity.name, ctx.batch_id, len(batch), len(typed), len(records), schema_changes=evolution.changes
+    )
     counts.quarantine_ids = [r.quarantine_id for r in records]
     counts.landed = land_rows(
         lake, entity, typed, ctx, watermark=watermark, counts=counts, watermark_property=watermark_property

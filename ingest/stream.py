@@ -33,6 +33,7 @@ from ingest.landing import POSITION, BatchCounts, batch_properties, with_lineage
 from ingest.metrics import StreamMetrics
 from ingest.model import BatchContext, ConformEnv
 from ingest.sources.kafka import ConsumerOptions, EventProducer, KafkaEventSource, StreamMessage
+from ingest.suppression import Suppressor, event_identifiers, without_suppressed
 from lakehouse import write
 from lakehouse.lake import Lake
 from schema.lake import PROP_KAFKA_OFFSETS
@@ -74,12 +75,13 @@ class StreamOptions:
 
 @dataclass
 class StreamBatch:
-    """What one micro-batch did: messages read = landed + skipped (already in the table)."""
+    """What one micro-batch did: messages read = landed + skipped (already in the table) + suppressed."""
 
     batch_id: str
     read: int
     landed: int = 0
     skipped: int = 0
+    suppressed: int = 0  # messages of erased data subjects: their offsets pass, nothing is written
     rejected: int = 0
     seconds: float = 0.0
     positions: dict[Partition, int] = field(default_factory=dict)
@@ -102,6 +104,7 @@ class StreamWorker:
         metrics: StreamMetrics | None = None,
         dead_letters: DeadLetters | None = None,
         on_conformed: OnConformed | None = None,
+        suppressor: Suppressor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.lake = lake
@@ -109,6 +112,7 @@ class StreamWorker:
         self.metrics = metrics or StreamMetrics()
         self.dead_letters = dead_letters
         self.on_conformed = on_conformed
+        self.suppressor = suppressor
         self.clock = clock
         self.batches: list[StreamBatch] = []
         self._pending: list[StreamMessage] = []
@@ -190,20 +194,23 @@ class StreamWorker:
         def plan(lookup: Callable[[str], str | None]) -> tuple[pa.Table, dict[str, str]]:
             nonlocal landed
             recorded = offsets.committed_in(lookup)
-            landed = offsets.not_yet_committed(staged, recorded)
-            batch.positions = recorded | offsets.next_positions(landed)
-            if not len(landed):
+            fresh = offsets.not_yet_committed(staged, recorded)
+            batch.positions = recorded | offsets.next_positions(fresh)  # past suppressed messages too
+            landed, batch.suppressed = fresh, 0
+            if not len(fresh):
                 return landed, {}
-            counts = BatchCounts(EVENTS.name, ctx.batch_id, len(landed), len(landed))
+            if self.suppressor is not None:
+                landed, batch.suppressed = without_suppressed(fresh, event_identifiers(fresh), self.suppressor)
+            counts = BatchCounts(EVENTS.name, ctx.batch_id, len(fresh), len(landed), suppressed=batch.suppressed)
             return landed, batch_properties(ctx, counts) | {PROP_KAFKA_OFFSETS: offsets.render(batch.positions)}
 
         result = write.append_checked(table, plan)
-        batch.landed, batch.skipped = len(landed), len(messages) - len(landed)
+        batch.landed, batch.skipped = len(landed), len(messages) - len(landed) - batch.suppressed
         if batch.skipped:
             logger.warning("%d message(s) of %s were already committed by another member", batch.skipped, ctx.batch_id)
             if self._source is not None:
                 self._source.seek(received | batch.positions)
-        if result.snapshot_id is not None:
+        if result.snapshot_id is not None and len(landed):
             self._conform(result.snapshot_id, landed, batch)
         batch.committed_at = time.monotonic()
         batch.opened_at, batch.seconds = self._opened_at, batch.committed_at - started
@@ -247,8 +254,8 @@ class StreamWorker:
             known = {p: max(ends.get(p, 0), self._seen_ends.get(p, 0)) for p in batch.positions}
             metrics.record_lag(batch.positions, known)
         logger.info(
-            "committed %s: read=%d landed=%d skipped=%d quarantined=%d in %.2fs",
-            batch.batch_id, batch.read, batch.landed, batch.skipped, batch.rejected, batch.seconds,
+            "committed %s: read=%d landed=%d skipped=%d suppressed=%d quarantined=%d in %.2fs",
+            batch.batch_id, batch.read, batch.landed, batch.skipped, batch.suppressed, batch.rejected, batch.seconds,
         )  # fmt: skip
 
 
@@ -292,12 +299,17 @@ def _batch_id(messages: list[StreamMessage]) -> str:
 
 
 def stream_worker(
-    lake: Lake, kafka: KafkaSettings, *, metrics: StreamMetrics | None = None, on_conformed: OnConformed | None = None
+    lake: Lake,
+    kafka: KafkaSettings,
+    *,
+    metrics: StreamMetrics | None = None,
+    on_conformed: OnConformed | None = None,
+    suppressor: Suppressor | None = None,
 ) -> StreamWorker:
     """A worker configured from the Kafka settings (batch limits, event-time tolerance, dead letters).
 
     `on_conformed` receives each batch's conformed events once they are committed (the serving
-    store's fresh activity).
+    store's fresh activity); `suppressor` drops the messages of erased data subjects.
     """
     if not kafka.bootstrap_servers:
         raise ConfigurationError("C360_KAFKA__BOOTSTRAP_SERVERS is not set")
@@ -310,7 +322,10 @@ def stream_worker(
     dead_letters = None
     if kafka.dead_letter_topic:
         dead_letters = partial(send_dead_letters, EventProducer(kafka.bootstrap_servers), kafka.dead_letter_topic)
-    return StreamWorker(lake, options=options, metrics=metrics, dead_letters=dead_letters, on_conformed=on_conformed)
+    return StreamWorker(
+        lake, options=options, metrics=metrics, dead_letters=dead_letters, on_conformed=on_conformed,
+        suppressor=suppressor,
+    )  # fmt: skip
 
 
 def consume_events(

@@ -30,6 +30,7 @@ from ingest.conform import AdvanceReport, advance
 from ingest.entities import Entity
 from ingest.landing import POSITION, BatchCounts, land_rows, land_text
 from ingest.model import BatchContext, ConformEnv
+from ingest.suppression import Suppressor, identifiers_of, without_suppressed
 from ingest.validate import type_columns
 from lakehouse.lake import Lake
 from lakehouse.query import read_arrow, to_frame
@@ -95,6 +96,7 @@ class Worker:
     stop: threading.Event = field(default_factory=threading.Event)
     on_batch: OnBatch = lambda _counts, _seconds: None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    suppressor: Suppressor | None = None  # drops records of erased data subjects before they land
 
     @property
     def watermark_property(self) -> str:
@@ -145,19 +147,21 @@ class Worker:
         watermark = json.dumps(batch.last, default=str)
         refused = [_with_batch(r, ctx.batch_id) for r in batch.refused]
         quarantine.write(self.lake, refused, at=ctx.ingested_at)
+        rows, suppressed = without_suppressed(batch.rows, identifiers_of(batch.rows), self.suppressor)
         if batch.text:
             counts = land_text(
-                self.lake, entity, batch.rows, ctx, watermark=watermark, source_schema=batch.source_schema,
+                self.lake, entity, rows, ctx, watermark=watermark, source_schema=batch.source_schema,
                 empty_is_null=False, watermark_property=self.watermark_property,
             )  # fmt: skip
         else:
-            counts = BatchCounts(entity.name, ctx.batch_id, len(batch.rows), len(batch.rows))
+            counts = BatchCounts(entity.name, ctx.batch_id, len(rows), len(rows))
             counts.landed = land_rows(
-                self.lake, entity, batch.rows, ctx, watermark=watermark, counts=counts,
+                self.lake, entity, rows, ctx, watermark=watermark, counts=counts,
                 watermark_property=self.watermark_property,
             )  # fmt: skip
-        counts.read += len(refused)
+        counts.read += len(refused) + suppressed
         counts.quarantined += len(refused)
+        counts.suppressed = suppressed
         return counts
 
     def _context(self, entity: Entity, after: list[object] | None) -> BatchContext:

@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,16 +23,22 @@ from sqlmodel import Session, select
 
 from core.config import Settings
 from core.db import make_engine
+from ingest.entities import USERS
+from ingest.sources.files import FileSource
+from ingest.stream import consume_events, stream_worker
+from ingest.worker import Worker
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
+from pipeline import store_suppressor
 from privacy import requests
 from privacy.hashing import salt
 from privacy.ledger import verify_chain
 from privacy.worker import PrivacyWorker
 from schema import lake as tables
 from schema.store import CustomerProfile, LedgerEntry, PrivacyRequest, Suppression
-from tests.conftest import ALL_KEY, READ_KEY, register_test_keys
-from tests.support import serving
+from tests.conftest import ALL_KEY, READ_KEY, SMALL_ROWS, register_test_keys
+from tests.streams import kafka_settings, produce
+from tests.support import SAMPLE_DIR, serving
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -187,3 +194,54 @@ def test_the_api_takes_requests_in_and_shows_them_carried_out(
         export = client.get(export_url)
         assert export.status_code == 200 and export.json()["tables"][tables.USERS.full_name]
         assert "export" not in client.get(f"/v1/privacy/access-requests/{access.json()['id']}").json()["receipt"]
+
+
+def test_replaying_the_event_stream_does_not_bring_an_erased_subject_back(
+    settings: Settings, engine: Engine, lake: Lake, kafka_bootstrap: str, topic: str
+) -> None:
+    """The sample's event lines go through the topic again after an erasure: the subject's are dropped unwritten
+    (their offsets still pass), everyone else's events land, and the counts add up."""
+    subject = accounts(lake).row(0, named=True)
+    request, _ = submit(engine, settings, "erasure", "customer_id", subject["customer_id"])
+    assert PrivacyWorker(settings, lake, engine).run(request.id).status == "completed"
+    lines = (SAMPLE_DIR / "events.jsonl").read_text().splitlines()[: SMALL_ROWS * 5]
+    events = [json.loads(line) for line in lines]
+    theirs = {e["event_id"] for e in events if e.get("user_id") == subject["user_id"]}
+    assert theirs, "the subject had no events to replay"
+    produce(kafka_bootstrap, topic, events)
+    kafka = kafka_settings(kafka_bootstrap, topic)
+
+    worker = consume_events(
+        stream_worker(lake, kafka, suppressor=store_suppressor(settings, engine)), kafka,
+        stop=threading.Event(), idle_seconds=1.0,
+    )  # fmt: skip
+
+    batches = worker.batches
+    assert sum(b.suppressed for b in batches) >= len(theirs)
+    assert sum(b.read for b in batches) == sum(b.landed + b.skipped + b.suppressed for b in batches) == len(events)
+    landed = read_polars(lake.table(tables.EVENTS), columns=("event_id",))["event_id"]
+    assert not theirs & set(landed), "a replayed event of the erased subject landed"
+    assert set(landed) & ({e["event_id"] for e in events} - theirs), "nobody else's events landed"
+    raw = read_polars(lake.table(tables.RAW_EVENTS), columns=("topic", "payload")).filter(pl.col("topic") == topic)
+    assert not raw["payload"].str.contains(f'"user_id": {subject["user_id"]},', literal=True).any()
+
+
+def test_loading_an_erased_subjects_account_again_drops_it_and_the_counts_add_up(
+    settings: Settings, engine: Engine, lake: Lake, tmp_path: Path
+) -> None:
+    """A new export holding the subject's account row (as the source spells it) and someone else's."""
+    subject = accounts(lake).row(0, named=True)
+    other = accounts(lake).row(1, named=True)
+    request, _ = submit(engine, settings, "erasure", "customer_id", subject["customer_id"])
+    assert PrivacyWorker(settings, lake, engine).run(request.id).status == "completed"
+    header, *rows = (SAMPLE_DIR / "users.csv").read_text().splitlines()
+    lines = [r for r in rows if r.split(",", 1)[0] in (str(subject["user_id"]), str(other["user_id"]))]
+    (tmp_path / "users.csv").write_text("\n".join([header, *lines]) + "\n")
+
+    worker = Worker(lake, FileSource(tmp_path), suppressor=store_suppressor(settings, engine))
+    [run] = worker.run((USERS,))
+
+    [counts] = run.batches
+    assert (counts.read, counts.written, counts.suppressed) == (2, 1, 1) and counts.balanced
+    users = read_polars(lake.table(tables.RAW_PG_USERS), columns=("user_id",))["user_id"]
+    assert subject["user_id"] not in set(users) and other["user_id"] in set(users)

@@ -1,0 +1,87 @@
+"""Dropping records of erased data subjects before they land again (batch and stream alike).
+
+Ingestion knows where each source keeps its identifiers; it hands them, raw, to a `Suppressor`
+(the privacy layer's, which normalises and hashes them and holds the erased subjects' hashes).
+A dropped record is counted, never written: not to raw, not to the quarantine, not to a log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+import polars as pl
+import pyarrow as pa
+
+from ingest.marketplace import MappingError, parse_document
+
+IDENTIFIER_COLUMNS = ("email", "phone", "loyalty_id", "user_id", "device_id")
+CANDIDATES = {"row": pl.Int64, "kind": pl.String, "value": pl.String}
+
+
+class Suppressor(Protocol):
+    """Which records carry an erased subject's identifier."""
+
+    def hits(self, candidates: pl.DataFrame) -> set[int]:
+        """The `row` numbers of `candidates` (row, kind, raw value) whose value is suppressed."""
+        ...
+
+
+def table_identifiers(rows: pa.Table) -> pl.DataFrame:
+    """(row, kind, value) of the identifier columns a source table carries (accounts, orders)."""
+    present = [c for c in IDENTIFIER_COLUMNS if c in rows.column_names]
+    if not present or not len(rows):
+        return pl.DataFrame(schema=CANDIDATES)
+    frame = pl.DataFrame({c: rows.column(c).cast(pa.string()) for c in present}).with_row_index("row")
+    long = frame.unpivot(index="row", on=present, variable_name="kind", value_name="value")
+    return long.drop_nulls("value").with_columns(pl.col("row").cast(pl.Int64))
+
+
+def event_identifiers(rows: pa.Table) -> pl.DataFrame:
+    """(row, kind, value) of the account and device each raw event's JSON payload names."""
+    payload = pl.Series(rows.column("payload").to_pylist(), dtype=pl.String)
+    frame = pl.DataFrame({"payload": payload}).with_row_index("row")
+    fields = frame.select(
+        pl.col("row").cast(pl.Int64),
+        pl.col("payload").str.json_path_match("$.user_id").alias("user_id"),
+        pl.col("payload").str.json_path_match("$.device_id").alias("device_id"),
+    )
+    return fields.unpivot(index="row", variable_name="kind", value_name="value").drop_nulls("value")
+
+
+def document_identifiers(rows: pa.Table) -> pl.DataFrame:
+    """(row, kind, value) of the buyer's e-mail, phone and marketplace id in each marketplace document."""
+    found: list[tuple[int, str, str]] = []
+    for row, text in enumerate(rows.column("document").to_pylist()):
+        try:
+            order = parse_document(text if isinstance(text, str) else json.dumps(text, default=str))
+        except MappingError:
+            continue  # the conformer quarantines it; nothing readable to match on
+        for kind, value in (
+            ("email", order.buyer_email),
+            ("phone", order.phone),
+            ("marketplace_buyer_id", order.buyer_id),
+        ):
+            if value:
+                found.append((row, kind, value))
+    return pl.DataFrame(found, schema=CANDIDATES, orient="row")
+
+
+def identifiers_of(rows: pa.Table) -> pl.DataFrame:
+    """The identifiers a batch of any source carries, by its shape: documents, event payloads or columns."""
+    if "document" in rows.column_names:
+        return document_identifiers(rows)
+    if "payload" in rows.column_names:
+        return event_identifiers(rows)
+    return table_identifiers(rows)
+
+
+def without_suppressed(rows: pa.Table, candidates: pl.DataFrame, suppressor: Suppressor | None) -> tuple[pa.Table, int]:
+    """The rows no erased subject's identifier is in, and how many were dropped."""
+    if suppressor is None or candidates.is_empty():
+        return rows, 0
+    dropped = suppressor.hits(candidates)
+    if not dropped:
+        return rows, 0
+    keep = pa.array([i not in dropped for i in range(len(rows))])
+    return rows.filter(keep), len(dropped)

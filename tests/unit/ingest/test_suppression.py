@@ -1,0 +1,46 @@
+"""Which identifiers each kind of source batch hands the suppressor, and what is dropped."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pyarrow as pa
+
+from ingest.suppression import identifiers_of, without_suppressed
+from tests.support import SAMPLE_DIR
+
+
+class Suppressing:
+    """A suppressor holding some raw (kind, value) pairs."""
+
+    def __init__(self, *pairs: tuple[str, str]):
+        self.pairs = set(pairs)
+
+    def hits(self, candidates: pl.DataFrame) -> set[int]:
+        return {row for row, kind, value in candidates.iter_rows() if (kind, value) in self.pairs}
+
+
+def test_account_and_order_columns_are_candidates_and_a_suppressed_row_is_dropped() -> None:
+    rows = pa.table({"user_id": ["1", "2", "3"], "email": ["a@x.com", None, "c@x.com"], "city": ["x", "y", "z"]})
+    candidates = identifiers_of(rows)
+    assert sorted(candidates.rows()) == [(0, "email", "a@x.com"), (0, "user_id", "1"), (1, "user_id", "2"),
+                                         (2, "email", "c@x.com"), (2, "user_id", "3")]  # fmt: skip
+    kept, dropped = without_suppressed(rows, candidates, Suppressing(("email", "c@x.com")))
+    assert dropped == 1 and kept.column("user_id").to_pylist() == ["1", "2"]
+    assert without_suppressed(rows, candidates, None) == (rows, 0)
+
+
+def test_event_payloads_name_their_account_and_device() -> None:
+    payloads = [json.dumps({"event_id": "e1", "user_id": 7, "device_id": "Dev-1"}), "not json", json.dumps({"x": 1})]
+    candidates = identifiers_of(pa.table({"payload": payloads}))
+    assert sorted(candidates.rows()) == [(0, "device_id", "Dev-1"), (0, "user_id", "7")]
+
+
+def test_marketplace_documents_name_the_buyer() -> None:
+    lines = (SAMPLE_DIR / "marketplace_orders.jsonl").read_text().splitlines()[:3] + ["{not a document"]
+    candidates = identifiers_of(pa.table({"doc_id": ["a", "b", "c", "d"], "document": lines}))
+    first = json.loads(lines[0])
+    kinds = set(candidates.filter(pl.col("row") == 0)["kind"])
+    assert {"email", "marketplace_buyer_id"} <= kinds, first["platform"]
+    assert 3 not in set(candidates["row"]), "an unreadable document offers nothing to match (the conformer refuses it)"
