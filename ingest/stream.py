@@ -199,8 +199,7 @@ class StreamWorker:
             landed, batch.suppressed = fresh, 0
             if not len(fresh):
                 return landed, {}
-            if self.suppressor is not None:
-                landed, batch.suppressed = without_suppressed(fresh, event_identifiers(fresh), self.suppressor)
+            landed, batch.suppressed = without_suppressed(fresh, self.suppressor, event_identifiers)
             counts = BatchCounts(EVENTS.name, ctx.batch_id, len(fresh), len(landed), suppressed=batch.suppressed)
             return landed, batch_properties(ctx, counts) | {PROP_KAFKA_OFFSETS: offsets.render(batch.positions)}
 

@@ -8,6 +8,7 @@ A dropped record is counted, never written: not to raw, not to the quarantine, n
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Protocol
 
 import polars as pl
@@ -21,6 +22,10 @@ CANDIDATES = {"row": pl.Int64, "kind": pl.String, "value": pl.String}
 
 class Suppressor(Protocol):
     """Which records carry an erased subject's identifier."""
+
+    def active(self) -> bool:
+        """True when any subject is suppressed; until then batches are not even looked at."""
+        ...
 
     def hits(self, candidates: pl.DataFrame) -> set[int]:
         """The `row` numbers of `candidates` (row, kind, raw value) whose value is suppressed."""
@@ -76,11 +81,13 @@ def identifiers_of(rows: pa.Table) -> pl.DataFrame:
     return table_identifiers(rows)
 
 
-def without_suppressed(rows: pa.Table, candidates: pl.DataFrame, suppressor: Suppressor | None) -> tuple[pa.Table, int]:
+def without_suppressed(
+    rows: pa.Table, suppressor: Suppressor | None, identifiers: Callable[[pa.Table], pl.DataFrame] = identifiers_of
+) -> tuple[pa.Table, int]:
     """The rows no erased subject's identifier is in, and how many were dropped."""
-    if suppressor is None or candidates.is_empty():
+    if suppressor is None or not len(rows) or not suppressor.active():
         return rows, 0
-    dropped = suppressor.hits(candidates)
+    dropped = suppressor.hits(identifiers(rows))
     if not dropped:
         return rows, 0
     keep = pa.array([i not in dropped for i in range(len(rows))])

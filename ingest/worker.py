@@ -30,7 +30,7 @@ from ingest.conform import AdvanceReport, advance
 from ingest.entities import Entity
 from ingest.landing import POSITION, BatchCounts, land_rows, land_text
 from ingest.model import BatchContext, ConformEnv
-from ingest.suppression import Suppressor, identifiers_of, without_suppressed
+from ingest.suppression import Suppressor, without_suppressed
 from ingest.validate import type_columns
 from lakehouse.lake import Lake
 from lakehouse.query import read_arrow, to_frame
@@ -147,7 +147,7 @@ class Worker:
         watermark = json.dumps(batch.last, default=str)
         refused = [_with_batch(r, ctx.batch_id) for r in batch.refused]
         quarantine.write(self.lake, refused, at=ctx.ingested_at)
-        rows, suppressed = without_suppressed(batch.rows, identifiers_of(batch.rows), self.suppressor)
+        rows, suppressed = without_suppressed(batch.rows, self.suppressor)
         if batch.text:
             counts = land_text(
                 self.lake, entity, rows, ctx, watermark=watermark, source_schema=batch.source_schema,

@@ -58,14 +58,39 @@ def _found_in(path: str, raw: bytes, needles: Sequence[str], encoded: Sequence[b
     if path.endswith(".parquet"):
         return sorted(set(_in_bytes(raw, encoded)) | set(_in_parquet(raw, needles)))
     if raw.startswith(AVRO_MAGIC):
-        texts = list(_avro_blocks(raw))
+        texts = list(avro_blocks(raw))
     elif path.endswith(".gz") or raw.startswith(b"\x1f\x8b"):
         texts = [gzip.decompress(raw)]
     return sorted({i for text in texts for i in _in_bytes(text, encoded)})
 
 
+# A match must stand alone: `ann@example.com` is not in `joann@example.com`, nor `dev-42` in `dev-420`.
+CONTINUES_BEFORE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
+CONTINUES_AFTER = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def occurs(data: bytes, needle: bytes) -> bool:
+    """The needle occurs in `data` as a whole value, not as part of a longer one.
+
+    Before it may stand an Avro string's length (a zig-zag varint byte, which can be any character),
+    so a string that is exactly the needle always counts.
+    """
+    own_length = len(needle) * 2 if len(needle) < 64 else None
+    start = data.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        before = data[start - 1] if start else None
+        after = data[end] if end < len(data) else None
+        if (before is None or before not in CONTINUES_BEFORE or before == own_length) and (
+            after is None or after not in CONTINUES_AFTER
+        ):
+            return True
+        start = data.find(needle, start + 1)
+    return False
+
+
 def _in_bytes(data: bytes, encoded: Sequence[bytes]) -> list[int]:
-    return [i for i, needle in enumerate(encoded) if needle in data]
+    return [i for i, needle in enumerate(encoded) if occurs(data, needle)]
 
 
 def _in_parquet(raw: bytes, needles: Sequence[str]) -> list[int]:
@@ -76,12 +101,15 @@ def _in_parquet(raw: bytes, needles: Sequence[str]) -> list[int]:
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             continue
         for i, needle in enumerate(needles):
-            if i not in hits and pc.any(pc.match_substring(column, needle)).as_py():
+            if i in hits:
+                continue
+            candidates = column.filter(pc.match_substring(column, needle)).to_pylist()  # a fast pass first
+            if any(occurs(value.encode(), needle.encode()) for value in candidates):
                 hits.add(i)
     return sorted(hits)
 
 
-def _avro_blocks(raw: bytes) -> Iterator[bytes]:
+def avro_blocks(raw: bytes) -> Iterator[bytes]:
     """The decompressed data blocks of an Avro object container file (null or deflate codec)."""
     position = len(AVRO_MAGIC)
     metadata: dict[bytes, bytes] = {}

@@ -31,6 +31,10 @@ class StoreSuppressor:
         self._hashes: set[tuple[str, str]] = set()
         self._read_at = float("-inf")
 
+    def active(self) -> bool:
+        """True when any erasure suppressed identifiers."""
+        return bool(self._current())
+
     def hits(self, candidates: pl.DataFrame) -> set[int]:
         """Rows of `candidates` (row, kind, raw value) whose normalised value an erasure suppressed."""
         suppressed = self._current()

@@ -106,10 +106,13 @@ class PrivacyWorker:
         key = salt(self.settings)
         with Session(self.engine) as session, session.begin():
             suppressed = requests.suppress(session, subject, request_id=request_id, key=key, now=self.clock())
+        self._step(request_id, "suppressed")
         failpoint("erase:delete")
         receipts = delete_rows(self.lake, subject, request_id=request_id)
+        self._step(request_id, "deleted")
         failpoint("erase:purge")
         purge_history(self.lake, receipts, min_age_seconds=self.settings.privacy.sweep_min_age_seconds)
+        self._step(request_id, "purged")
         with Session(self.engine) as session, session.begin():
             forgotten = requests.forget_in_store(session, subject)
         report = verify(self.lake, subject, receipts)
@@ -139,6 +142,11 @@ class PrivacyWorker:
     def _export_path(self, request_id: str) -> Path:
         folder = self.settings.privacy.exports_dir or Path(self.settings.home) / "exports"
         return folder / f"{request_id}.json"
+
+    def _step(self, request_id: str, step: str) -> None:
+        """Record the last step done, for whoever watches the request (a rerun repeats every step anyway)."""
+        with Session(self.engine) as session:
+            self._save(session, requests.get(session, request_id), step=step)
 
     def _save(self, session: Session, request: PrivacyRequest, **changes: object) -> PrivacyRequest:
         for name, value in changes.items():

@@ -123,7 +123,7 @@ def test_a_crash_mid_erasure_resumes_and_completes(settings: Settings, engine: E
     assert crashed.returncode == -9, crashed.stderr.decode()
     with Session(engine) as session:
         interrupted = session.exec(select(PrivacyRequest).where(PrivacyRequest.status == "running")).one()
-        assert interrupted.step == "resolved" and interrupted.pending
+        assert interrupted.step == "deleted" and interrupted.pending
     resumed = subprocess.run([*command[:2], "--resume"], env=env, capture_output=True, check=False)
     assert resumed.returncode == 0, resumed.stderr.decode()
     assert f"{interrupted.id}: completed" in resumed.stderr.decode()

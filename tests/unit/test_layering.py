@@ -27,8 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "commands": {"core", "schema", "lakehouse", "migrations", "ingest", "identity", "risk", "privacy", "profiles",
                  "api", "pipeline"},
     "sample_data": set(),
-    "bench": {"core", "schema", "lakehouse", "migrations", "ingest", "identity", "risk", "profiles", "api", "pipeline",
-              "sample_data"},
+    "bench": {"core", "schema", "lakehouse", "migrations", "ingest", "identity", "risk", "privacy", "profiles", "api",
+              "pipeline", "sample_data"},
 }  # fmt: skip
 PROJECT = set(ALLOWED)
 # third-party SDK -> the only project modules that may import it

@@ -17,6 +17,9 @@ class Suppressing:
     def __init__(self, *pairs: tuple[str, str]):
         self.pairs = set(pairs)
 
+    def active(self) -> bool:
+        return bool(self.pairs)
+
     def hits(self, candidates: pl.DataFrame) -> set[int]:
         return {row for row, kind, value in candidates.iter_rows() if (kind, value) in self.pairs}
 
@@ -26,9 +29,10 @@ def test_account_and_order_columns_are_candidates_and_a_suppressed_row_is_droppe
     candidates = identifiers_of(rows)
     assert sorted(candidates.rows()) == [(0, "email", "a@x.com"), (0, "user_id", "1"), (1, "user_id", "2"),
                                          (2, "email", "c@x.com"), (2, "user_id", "3")]  # fmt: skip
-    kept, dropped = without_suppressed(rows, candidates, Suppressing(("email", "c@x.com")))
+    kept, dropped = without_suppressed(rows, Suppressing(("email", "c@x.com")))
     assert dropped == 1 and kept.column("user_id").to_pylist() == ["1", "2"]
-    assert without_suppressed(rows, candidates, None) == (rows, 0)
+    assert without_suppressed(rows, None) == (rows, 0)
+    assert without_suppressed(rows, Suppressing()) == (rows, 0), "nothing suppressed: nothing dropped"
 
 
 def test_event_payloads_name_their_account_and_device() -> None:
