@@ -2,10 +2,11 @@
 
 Fills a fresh local lakehouse (SQLite catalog) with generated rows written straight into the
 tables, raw and conformed alike: N_USERS accounts, each with a golden customer and identity links;
-1M orders; 10M events with their raw messages. One account is the subject (ten orders, a hundred
-events). Then the erasure the privacy worker runs (`privacy.erase`: resolve, delete by key, expire
-and sweep, search every file) is timed, and independently of it every data file that held one of
-the subject's rows before is counted, to compare with the files it rewrote.
+1M orders; 10M events with their raw messages, landed as they happen (ingestion day = event day).
+One account is the subject: ten orders, a hundred events over ten of the ninety days. Then the
+erasure the privacy worker runs (`privacy.erase`: resolve, delete by key, expire and sweep, search
+every file) is timed, and independently of it every data file that held one of the subject's rows
+before is counted, to compare with the files it rewrote.
 
 Printed: `seconds` (the erasure, median of --runs fresh lakes), the steps' seconds, `files_rewritten`,
 `files_holding_subject` (before), `rewritten_ratio` (rewritten / holding; 1.0 means only files that
@@ -41,6 +42,7 @@ N_USERS = 100_000
 SUBJECT = 4_242  # the subject's account id
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 90
+ACTIVE_DAYS = 10  # the subject's events fall on the first ten days
 STEPS = ("resolve", "delete", "purge", "verify")
 
 
@@ -50,12 +52,18 @@ def figure(line: str) -> None:
     sys.stdout.flush()
 
 
+def _anyone_else(n: pl.Expr) -> pl.Expr:
+    """An account id other than the subject's, cycling through them all."""
+    user = n % (N_USERS - 1) + 1
+    return user + (user >= SUBJECT).cast(pl.Int64)
+
+
 def _email(user: pl.Expr) -> pl.Expr:
     return pl.format("person{}@example.com", user)
 
 
 def fill(lake: Lake, *, events: int, orders: int) -> None:
-    """Generated rows in every table the subject reaches; the subject owns ten orders and a hundred events."""
+    """Generated rows in every table the subject reaches."""
     now = datetime.now(UTC)
     lineage = {"_batch_id": pl.lit("bench"), "_ingested_at": pl.lit(now)}
     raw_lineage = {**lineage, "_source": pl.lit("bench"), "_op": pl.lit("upsert")}
@@ -69,7 +77,7 @@ def fill(lake: Lake, *, events: int, orders: int) -> None:
         pl.lit(START).alias("valid_from"), pl.lit(True).alias("is_current"), pl.lit("h").alias("attr_hash"), **lineage,
     ).to_arrow())  # fmt: skip
     # orders: the subject's ten first, then everyone's
-    owner = pl.when(pl.col("n") < 10).then(SUBJECT).otherwise(pl.col("n") % N_USERS + 1)
+    owner = pl.when(pl.col("n") < 10).then(SUBJECT).otherwise(_anyone_else(pl.col("n")))
     order_rows = pl.DataFrame({"n": pl.int_range(0, orders, eager=True)}).with_columns(
         owner.alias("user_id"), (pl.col("n") + 100_000).alias("source_id"),
         (pl.lit(START) + pl.duration(minutes=pl.col("n") * 7 % (DAYS * 24 * 60))).alias("order_ts"),
@@ -84,22 +92,26 @@ def fill(lake: Lake, *, events: int, orders: int) -> None:
         "user_id", _email(pl.col("user_id")).alias("email"), "order_ts", pl.col("order_ts").alias("updated_at"),
         pl.lit(False).alias("is_deleted"), **lineage,
     ).to_arrow())  # fmt: skip
-    # events: the subject's hundred spread over the days, everyone else's around them
-    user = pl.when(pl.col("n") % (events // 100) == 0).then(SUBJECT).otherwise(pl.col("n") % N_USERS + 1)
+    # events: the subject's hundred over ten of the ninety days, everyone else's around them
+    first_days = pl.col("n") < events * ACTIVE_DAYS // DAYS
+    theirs = first_days & (pl.col("n") % (events * ACTIVE_DAYS // DAYS // 100) == 0)
+    user = pl.when(theirs).then(SUBJECT).otherwise(_anyone_else(pl.col("n")))
     event_rows = pl.DataFrame({"n": pl.int_range(0, events, eager=True)}).with_columns(
         user.alias("user_id"), pl.format("ev-{}", "n").alias("event_id"),
         (pl.lit(START) + pl.duration(seconds=pl.col("n") * (DAYS * 86_400) // events)).alias("event_ts"),
     )  # fmt: skip
     event_rows = event_rows.with_columns(pl.format("dev-{}", "user_id").alias("device_id"))
+    landed = {"_batch_id": pl.lit("bench"), "_ingested_at": pl.col("event_ts")}  # streamed as they happen
     write.append(lake.table(tables.EVENTS), event_rows.select(
         "event_id", pl.lit("view").alias("event_type"), "event_ts", "device_id", "user_id",
-        pl.lit("events").alias("_topic"), pl.lit(0).alias("_partition"), pl.col("n").alias("_offset"), **lineage,
+        pl.lit("events").alias("_topic"), pl.lit(0).alias("_partition"), pl.col("n").alias("_offset"), **landed,
     ).to_arrow())  # fmt: skip
     write.append(lake.table(tables.RAW_EVENTS), event_rows.select(
         pl.lit("events").alias("topic"), pl.lit(0).alias("partition"), pl.col("n").alias("offset"),
         pl.col("device_id").alias("message_key"),
         pl.concat_str(pl.lit('{"event_id": "'), "event_id", pl.lit('", "user_id": '), pl.col("user_id").cast(pl.String),
-                      pl.lit(', "device_id": "'), "device_id", pl.lit('"}')).alias("payload"), **raw_lineage,
+                      pl.lit(', "device_id": "'), "device_id", pl.lit('"}')).alias("payload"),
+        **raw_lineage | landed,
     ).to_arrow())  # fmt: skip
     # the identity build: one customer per account
     customers = users.select(pl.format("C-{}", "user_id").alias("customer_id"), "email", "phone")

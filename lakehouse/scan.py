@@ -94,16 +94,23 @@ def _in_bytes(data: bytes, encoded: Sequence[bytes]) -> list[int]:
 
 
 def _in_parquet(raw: bytes, needles: Sequence[str]) -> list[int]:
-    """Needles found in any text column of a Parquet file, once its pages are decompressed."""
-    rows = pq.read_table(pa.BufferReader(raw))
+    """Needles found in any text column of a Parquet file, once its pages are decompressed.
+
+    Only text columns are read; the few values containing a needle are then checked to hold it
+    as a whole value. (One regular expression of every needle took twice as long as a substring
+    pass per needle.)
+    """
+    buffer = pa.BufferReader(raw)
+    text = [f.name for f in pq.read_schema(buffer) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    if not text or not needles:
+        return []
+    rows = pq.read_table(pa.BufferReader(raw), columns=text)
     hits: set[int] = set()
     for column in rows.columns:
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-            continue
         for i, needle in enumerate(needles):
             if i in hits:
                 continue
-            candidates = column.filter(pc.match_substring(column, needle)).to_pylist()  # a fast pass first
+            candidates = column.filter(pc.match_substring(column, needle)).to_pylist()
             if any(occurs(value.encode(), needle.encode()) for value in candidates):
                 hits.add(i)
     return sorted(hits)

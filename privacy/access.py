@@ -25,8 +25,8 @@ def rows_about(lake: Lake, subject: Subject) -> dict[str, list[dict[str, object]
         if not len(keys):
             continue
         wanted = pl.DataFrame(keys)
-        first = wanted.columns[0]
-        rows = read_polars(lake.table(definition), row_filter=is_in(first, wanted[first].unique().to_list()))
+        narrowest = max(wanted.columns, key=lambda c: wanted[c].n_unique())  # the filter that prunes most files
+        rows = read_polars(lake.table(definition), row_filter=is_in(narrowest, wanted[narrowest].unique().to_list()))
         matched = rows.join(wanted.cast(rows.select(wanted.columns).schema), on=wanted.columns, how="semi")
         previous = found.get(definition.full_name)
         found[definition.full_name] = matched if previous is None else pl.concat([previous, matched]).unique()
