@@ -57,9 +57,18 @@ def last_property(table: Table | TableMetadata, key: str) -> str | None:
 
     Snapshots that do not carry it (a delete or a compaction, say) are walked past to their parents.
     """
+    found = last_carrying(table, key)
+    return None if found is None else found[1]
+
+
+def last_carrying(table: Table | TableMetadata, key: str) -> tuple[int, str] | None:
+    """The newest snapshot along the current lineage carrying a summary property: its id and the value.
+
+    The id changes when maintenance re-commits the value (before expiring the snapshot that held it).
+    """
     for snapshot in ancestors(table):
         if snapshot.summary is not None and (value := snapshot.summary.additional_properties.get(key)) is not None:
-            return value
+            return snapshot.snapshot_id, value
     return None
 
 

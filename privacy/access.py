@@ -41,3 +41,17 @@ def export(lake: Lake, subject: Subject, path: Path) -> Path:
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
         json.dump(document, file, default=str, indent=1)
     return path
+
+
+def forget_exports(folder: Path, customer_ids: list[str]) -> int:
+    """Delete the access exports about any of these customers (an erasure reaches them too); how many."""
+    wanted, deleted = set(customer_ids), 0
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        try:
+            about = set(json.loads(path.read_text(encoding="utf-8")).get("customer_ids", []))
+        except (OSError, ValueError):
+            continue  # not an export of ours
+        if about & wanted:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted

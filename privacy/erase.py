@@ -21,7 +21,7 @@ from lakehouse.lake import Lake
 from lakehouse.maintenance import expire_and_sweep
 from lakehouse.merge import delete_keys
 from lakehouse.query import read_polars
-from lakehouse.scan import scan_table
+from lakehouse.scan import occurs, scan_table
 from lakehouse.snapshots import totals
 from privacy.subject import Subject
 from schema import lake as tables
@@ -96,15 +96,38 @@ def deletions(subject: Subject, quarantined: list[str]) -> Iterator[tuple[TableD
 
 
 def quarantined_rows(lake: Lake, subject: Subject) -> list[str]:
-    """Quarantined records of the subject: their payload holds one of the subject's values, or their key is theirs."""
-    rows = read_polars(lake.table(tables.QUARANTINE), columns=("quarantine_id", "record_key", "payload"))
-    needles = subject.needles()
-    record_keys = [*subject.marketplace_docs, *(str(i) for i in subject.source_order_ids),
-                   *(str(u) for u in subject.user_ids), *subject.event_ids]  # fmt: skip
-    theirs = pl.col("record_key").is_in(pl.Series(record_keys, dtype=pl.String).implode())
+    """Quarantined records of the subject: their key is one of theirs (in its own table), or their payload
+    holds one of their values as a whole value, whatever its case."""
+    rows = read_polars(lake.table(tables.QUARANTINE), columns=("quarantine_id", "entity", "record_key", "payload"))
+    users, orders = [str(u) for u in subject.user_ids], [str(i) for i in subject.source_order_ids]
+    keys_by_table = {
+        tables.RAW_PG_USERS.full_name: users, tables.USERS.full_name: users,
+        tables.RAW_PG_ORDERS.full_name: orders, tables.ORDERS.full_name: list(subject.order_ids),
+        tables.RAW_MONGO_MARKETPLACE_ORDERS.full_name: list(subject.marketplace_docs),
+        tables.MARKETPLACE_ORDERS.full_name: list(subject.marketplace_docs),
+        tables.EVENTS.full_name: list(subject.event_ids),
+    }  # fmt: skip
+
+    def among(column: pl.Expr, values: list[str]) -> pl.Expr:
+        return column.is_in(pl.Series(values, dtype=pl.String).implode())
+
+    by_key = pl.any_horizontal(
+        (pl.col("entity") == name) & among(pl.col("record_key"), keys) for name, keys in keys_by_table.items()
+    )
+    # refused events have no key: their payload names the account, or a device only the subject used
+    payload = pl.col("payload")
+    by_event = pl.col("entity").is_in([tables.EVENTS.full_name, tables.RAW_EVENTS.full_name]) & (
+        among(payload.str.json_path_match("$.user_id"), users)
+        | among(payload.str.json_path_match("$.device_id").str.to_lowercase(), list(subject.devices))
+    )
+    found = set(rows.filter((by_key | by_event).fill_null(False))["quarantine_id"])
+    needles = [n.lower() for n in subject.needles()]
     if needles:
-        theirs = theirs | pl.col("payload").str.contains_any(needles)
-    return sorted(rows.filter(theirs.fill_null(False))["quarantine_id"])
+        lowered = rows.filter(pl.col("payload").str.to_lowercase().str.contains_any(needles).fill_null(False))
+        for quarantine_id, payload in lowered.select("quarantine_id", pl.col("payload").str.to_lowercase()).iter_rows():
+            if any(occurs(payload.encode(), n.encode()) for n in needles):
+                found.add(quarantine_id)
+    return sorted(found)
 
 
 def delete_rows(lake: Lake, subject: Subject, *, request_id: str) -> dict[str, TableReceipt]:

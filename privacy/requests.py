@@ -51,17 +51,24 @@ def submit(
     default_region: str,
     now: datetime,
 ) -> tuple[PrivacyRequest, bool]:
-    """Take a request in; (request, created). The same request again, unless the last one failed, is that one."""
+    """Take a request in; (request, created). The same request again is that one; a failed one is queued again.
+
+    A failed erasure keeps the subject's keys it resolved, so running it again finishes the job even
+    though the subject can no longer be resolved from the lake.
+    """
     normalised = value.strip() if subject_kind == "customer_id" else _normalised(subject_kind, value, default_region)
     subject_hash = identifier_hash(key, subject_kind, normalised)
     earlier = session.exec(
         select(PrivacyRequest)
-        .where(
-            PrivacyRequest.kind == kind, PrivacyRequest.subject_hash == subject_hash, PrivacyRequest.status != FAILED
-        )
+        .where(PrivacyRequest.kind == kind, PrivacyRequest.subject_hash == subject_hash)
         .order_by(col(PrivacyRequest.created_at).desc())
     ).first()
     if earlier is not None:
+        if earlier.status == FAILED:
+            earlier.status, earlier.error, earlier.updated_at = "received", None, now
+            session.add(earlier)
+            session.commit()
+            session.refresh(earlier)
         return earlier, False
     request = PrivacyRequest(
         id=uuid.uuid4().hex, kind=kind, status="received", subject_hash=subject_hash, reason=reason, created_at=now,

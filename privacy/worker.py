@@ -26,7 +26,7 @@ from core.errors import C360Error
 from core.failpoints import failpoint
 from lakehouse.lake import Lake
 from privacy import ledger, requests
-from privacy.access import export
+from privacy.access import export, forget_exports
 from privacy.erase import delete_rows, purge_history, verify
 from privacy.hashing import salt
 from privacy.subject import Subject, customers_of, find_subject
@@ -79,9 +79,15 @@ class PrivacyWorker:
                 receipt = {"export": str(export(self.lake, subject, self._export_path(request_id)))}
             return self._finish(request_id, receipt)
         except C360Error as exc:
-            logger.warning("privacy request %s failed: %s", request_id, exc)
-            with Session(self.engine) as session:
-                return self._save(session, requests.get(session, request_id), status=requests.FAILED, error=str(exc))
+            return self._fail(request_id, str(exc))
+        except Exception:  # recorded, so a watching worker does not retry it every pass; sent again, it resumes
+            logger.exception("privacy request %s failed unexpectedly", request_id)
+            return self._fail(request_id, "an unexpected error; the service log has the details")
+
+    def _fail(self, request_id: str, error: str) -> PrivacyRequest:
+        logger.warning("privacy request %s failed: %s", request_id, error)
+        with Session(self.engine) as session:
+            return self._save(session, requests.get(session, request_id), status=requests.FAILED, error=error)
 
     def _subject(self, request_id: str) -> Subject:
         """The subject's keys: found once, then read back from the request on every later run."""
@@ -115,6 +121,7 @@ class PrivacyWorker:
         self._step(request_id, "purged")
         with Session(self.engine) as session, session.begin():
             forgotten = requests.forget_in_store(session, subject)
+        exports = forget_exports(self._export_path(request_id).parent, subject.customer_ids)
         report = verify(self.lake, subject, receipts)
         if not report.verified:
             dirty = [t.table for t in report.tables if not t.clean]
@@ -124,6 +131,7 @@ class PrivacyWorker:
             "identifiers_suppressed": suppressed,
             "identifiers_kept_shared": len(subject.shared),
             "store_rows_deleted": forgotten,
+            "access_exports_deleted": exports,
             "tables": [asdict(t) for t in report.tables],
         }
 

@@ -23,7 +23,7 @@ from identity.attribution import attribute_events
 from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import equal_to, newest_per, read_polars
-from lakehouse.snapshots import last_property
+from lakehouse.snapshots import last_carrying, last_property
 from risk.features import RiskFrames
 from risk.job import (
     behaviour_events,
@@ -46,7 +46,7 @@ class _Scoring:
     """The batch scoring rescores are measured against, with the frames it was computed from."""
 
     build_id: str
-    config: str  # PROP_RISK_CONFIG of the scoring: settings and site medians
+    carrier: int  # the snapshot carrying the scoring's PROP_RISK_CONFIG
     inputs: str  # PROP_INPUTS of the build, carried by every rescoring appended to it
     frames: RiskFrames
     attribution: pl.DataFrame  # identifier links events are attributed by
@@ -77,13 +77,15 @@ class LiveRisk:
         batch scoring.
         """
         table = self.lake.table(tables.RISK_SCORES)
-        build_id, config = last_property(table, PROP_BUILD_ID), last_property(table, PROP_RISK_CONFIG)
-        if build_id is None or config is None:
+        build_id, carried = last_property(table, PROP_BUILD_ID), last_carrying(table, PROP_RISK_CONFIG)
+        if build_id is None or carried is None:
             return None
+        # a new scoring, or its config re-committed by maintenance (an erasure expiring rows, say)
+        carrier, config = carried
         scoring = self._scoring
-        if scoring is None or (scoring.build_id, scoring.config) != (build_id, config):
+        if scoring is None or (scoring.build_id, scoring.carrier) != (build_id, carrier):
             # loaded after the batch's commit, so the batch is in it already
-            scoring = self._scoring = self._load(build_id, config, last_property(table, PROP_INPUTS) or "")
+            scoring = self._scoring = self._load(build_id, carrier, config, last_property(table, PROP_INPUTS) or "")
             customers = attribute_events(behaviour_events(events), scoring.attribution)["customer_id"]
         else:
             customers = self._add(scoring, events)
@@ -92,14 +94,14 @@ class LiveRisk:
             return None
         return self._write(scoring, rescore(scoring.frames, customers.to_list(), self.settings, scoring.medians))
 
-    def _load(self, build_id: str, config: str, inputs: str) -> _Scoring:
+    def _load(self, build_id: str, carrier: int, config: str, inputs: str) -> _Scoring:
         read = read_inputs(self.lake)
         scores = read_polars(self.lake.table(tables.RISK_SCORES), row_filter=equal_to(build_id=build_id))
         medians = json.loads(config)["site_medians"]
         logger.info("stream rescoring measures against the scoring of build %s", build_id)
         return _Scoring(
             build_id=build_id,
-            config=config,
+            carrier=carrier,
             inputs=inputs,
             frames=frames_from(read),
             attribution=read.links.filter(pl.col("link_type") == "identifier"),

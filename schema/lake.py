@@ -68,7 +68,8 @@ PROP_KAFKA_OFFSETS = "c360.kafka.offsets"  # next offset of every topic partitio
 PROP_RAW_CONSUMED = "c360.raw."  # + raw table name: the raw snapshot a conformed table has taken in
 # Properties that carry a writer's progress or a build's identity from one snapshot to the next;
 # maintenance re-commits their newest values before expiring the snapshots that held them.
-PROGRESS_PROPERTY_PREFIXES = (PROP_WATERMARK, PROP_KAFKA_OFFSETS, PROP_RAW_CONSUMED, PROP_BUILD_ID, PROP_INPUTS)
+PROGRESS_PROPERTY_PREFIXES = (PROP_WATERMARK, PROP_KAFKA_OFFSETS, PROP_RAW_CONSUMED, PROP_BUILD_ID, PROP_INPUTS,
+                              PROP_IDENTITY_CONFIG, PROP_RISK_CONFIG)  # fmt: skip
 
 # Table properties shared by every table. A 64 KiB dictionary page keeps low-cardinality columns
 # dictionary-encoded while ids, timestamps and e-mails give up on the dictionary early: measured on

@@ -57,7 +57,7 @@ def create_erasure_request(
 ) -> PrivacyRequestPublic:  # fmt: skip
     """Ask for a data subject to be erased everywhere: lake tables, old snapshots and files, the store.
 
-    Idempotent: the same subject again, unless their last request failed, returns that request.
+    Idempotent: the same subject again returns that request; a failed one is queued again and resumes.
     """
     return _submit("erasure", body, request, session, settings, response)
 

@@ -152,6 +152,9 @@ def test_an_access_request_exports_the_subjects_rows_only_to_the_service_user(
     assert rows[tables.ORDERS.full_name] and rows[tables.EVENTS.full_name] and rows[tables.RAW_PG_USERS.full_name]
     with Session(engine) as session:
         assert not session.exec(select(LedgerEntry).where(LedgerEntry.request_id == request.id)).all()
+    erasure, _ = submit(engine, settings, "erasure", "customer_id", subject["customer_id"])
+    erased = PrivacyWorker(settings, lake, engine).run(erasure.id)
+    assert json.loads(erased.receipt or "{}")["access_exports_deleted"] == 1 and not path.exists()
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +248,13 @@ def test_loading_an_erased_subjects_account_again_drops_it_and_the_counts_add_up
     assert (counts.read, counts.written, counts.suppressed) == (2, 1, 1) and counts.balanced
     users = read_polars(lake.table(tables.RAW_PG_USERS), columns=("user_id",))["user_id"]
     assert subject["user_id"] not in set(users) and other["user_id"] in set(users)
+
+
+def test_a_failed_request_says_why_and_sending_it_again_queues_it_again(
+    settings: Settings, engine: Engine, lake: Lake
+) -> None:
+    request, _ = submit(engine, settings, "erasure", "customer_id", "C-000000000000")
+    failed = PrivacyWorker(settings, lake, engine).run(request.id)
+    assert failed.status == "failed" and "no such customer" in (failed.error or "")
+    again, created = submit(engine, settings, "erasure", "customer_id", "C-000000000000")
+    assert (again.id, again.status, again.error, created) == (request.id, "received", None, False)
