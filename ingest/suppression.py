@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 
 from ingest.marketplace import MappingError, parse_document
+from ingest.quarantine import QuarantinedRecord
 
 IDENTIFIER_COLUMNS = ("email", "phone", "loyalty_id", "user_id", "device_id")
 CANDIDATES = {"row": pl.Int64, "kind": pl.String, "value": pl.String}
@@ -72,6 +73,25 @@ def document_identifiers(rows: pa.Table) -> pl.DataFrame:
     return pl.DataFrame(found, schema=CANDIDATES, orient="row")
 
 
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+PHONE = r"\+?\d[\d\s().-]{6,}\d"
+
+
+def text_identifiers(texts: list[str]) -> pl.DataFrame:
+    """(row, kind, value) found in free text a source could not parse: e-mail and phone shapes, and the
+    account and device of a JSON line."""
+    frame = pl.DataFrame({"text": pl.Series(texts, dtype=pl.String)}).with_row_index("row")
+    found = frame.select(
+        pl.col("row").cast(pl.Int64),
+        pl.col("text").str.extract_all(EMAIL).alias("email"),
+        pl.col("text").str.extract_all(PHONE).alias("phone"),
+        pl.concat_list(pl.col("text").str.json_path_match("$.user_id")).alias("user_id"),
+        pl.concat_list(pl.col("text").str.json_path_match("$.device_id")).alias("device_id"),
+    )
+    long = found.unpivot(index="row", variable_name="kind", value_name="value").explode("value")
+    return long.drop_nulls("value")
+
+
 def identifiers_of(rows: pa.Table) -> pl.DataFrame:
     """The identifiers a batch of any source carries, by its shape: documents, event payloads or columns."""
     if "document" in rows.column_names:
@@ -92,3 +112,14 @@ def without_suppressed(
         return rows, 0
     keep = pa.array([i not in dropped for i in range(len(rows))])
     return rows.filter(keep), len(dropped)
+
+
+def refusals_without_suppressed(
+    refused: list[QuarantinedRecord], suppressor: Suppressor | None
+) -> tuple[list[QuarantinedRecord], int]:
+    """Records a source could not parse, less those carrying an erased subject's identifier (not quarantined)."""
+    if suppressor is None or not refused or not suppressor.active():
+        return refused, 0
+    texts = [r.payload if isinstance(r.payload, str) else json.dumps(r.payload, default=str) for r in refused]
+    dropped = suppressor.hits(text_identifiers(texts))
+    return [r for i, r in enumerate(refused) if i not in dropped], len(dropped)

@@ -30,7 +30,7 @@ from ingest.conform import AdvanceReport, advance
 from ingest.entities import Entity
 from ingest.landing import POSITION, BatchCounts, land_rows, land_text
 from ingest.model import BatchContext, ConformEnv
-from ingest.suppression import Suppressor, without_suppressed
+from ingest.suppression import Suppressor, refusals_without_suppressed, without_suppressed
 from ingest.validate import type_columns
 from lakehouse.lake import Lake
 from lakehouse.query import read_arrow, to_frame
@@ -146,7 +146,8 @@ class Worker:
         ctx = self._context(entity, after)
         watermark = json.dumps(batch.last, default=str)
         refused = [_with_batch(r, ctx.batch_id) for r in batch.refused]
-        quarantine.write(self.lake, refused, at=ctx.ingested_at)
+        kept, suppressed_refusals = refusals_without_suppressed(refused, self.suppressor)
+        quarantine.write(self.lake, kept, at=ctx.ingested_at)
         rows, suppressed = without_suppressed(batch.rows, self.suppressor)
         if batch.text:
             counts = land_text(
@@ -160,8 +161,8 @@ class Worker:
                 watermark_property=self.watermark_property,
             )  # fmt: skip
         counts.read += len(refused) + suppressed
-        counts.quarantined += len(refused)
-        counts.suppressed = suppressed
+        counts.quarantined += len(kept)
+        counts.suppressed = suppressed + suppressed_refusals
         return counts
 
     def _context(self, entity: Entity, after: list[object] | None) -> BatchContext:

@@ -90,7 +90,7 @@ def deletions(subject: Subject, quarantined: list[str]) -> Iterator[tuple[TableD
     # an identifier's own evidence rows (a household marker, say) belong to no customer
     yield tables.IDENTITY_EVIDENCE, keys(target_kind=[k for k, _ in subject.identifiers],
                                          target_value=[v for _, v in subject.identifiers])  # fmt: skip
-    yield tables.CUSTOMER_ID_CHANGES, keys(old_customer_id=customers)
+    # id moves into the subject; a move of an old id into a household member is the member's history
     yield tables.CUSTOMER_ID_CHANGES, keys(new_customer_id=customers)
     yield tables.QUARANTINE, keys(quarantine_id=list(quarantined))
 

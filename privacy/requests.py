@@ -118,11 +118,8 @@ def forget_in_store(session: Session, subject: Subject) -> int:
     ids = list(subject.customer_ids)
     records = [*(f"users:{u}" for u in subject.user_ids), *(f"orders:{o}" for o in subject.order_ids)]
     statements = [delete(model).where(col(model.customer_id).in_(ids)) for model in CUSTOMER_TABLES]
-    statements.append(
-        delete(CustomerRedirect).where(
-            or_(col(CustomerRedirect.old_customer_id).in_(ids), col(CustomerRedirect.new_customer_id).in_(ids))
-        )
-    )
+    # redirects into the subject; one from an old id split between them and a member is the member's
+    statements.append(delete(CustomerRedirect).where(col(CustomerRedirect.new_customer_id).in_(ids)))
     statements.append(
         delete(IdentityOverride).where(
             or_(col(IdentityOverride.left_record).in_(records), col(IdentityOverride.right_record).in_(records))

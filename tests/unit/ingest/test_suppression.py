@@ -7,7 +7,8 @@ import json
 import polars as pl
 import pyarrow as pa
 
-from ingest.suppression import identifiers_of, without_suppressed
+from ingest.quarantine import QuarantinedRecord
+from ingest.suppression import identifiers_of, refusals_without_suppressed, text_identifiers, without_suppressed
 from tests.support import SAMPLE_DIR
 
 
@@ -48,3 +49,15 @@ def test_marketplace_documents_name_the_buyer() -> None:
     kinds = set(candidates.filter(pl.col("row") == 0)["kind"])
     assert {"email", "marketplace_buyer_id"} <= kinds, first["platform"]
     assert 3 not in set(candidates["row"]), "an unreadable document offers nothing to match (the conformer refuses it)"
+
+
+def test_records_a_source_could_not_parse_are_looked_at_through_their_text() -> None:
+    texts = ['5,Ann@Example.com,"(415) 555-0134",broken"quote', '{"user_id": 9, "device_id": "D-1", "event_ts": "x"}']
+    candidates = text_identifiers(texts)
+    assert ("email", "Ann@Example.com") in {(k, v) for _, k, v in candidates.iter_rows()}
+    assert {(r, k, v) for r, k, v in candidates.iter_rows() if r == 1} == {(1, "user_id", "9"), (1, "device_id", "D-1")}
+    refused = [
+        QuarantinedRecord("files", "raw.pg_users", "b", f"line:{i}", "malformed", "bad", t) for i, t in enumerate(texts)
+    ]
+    kept, dropped = refusals_without_suppressed(refused, Suppressing(("email", "Ann@Example.com")))
+    assert dropped == 1 and [r.position for r in kept] == ["line:1"]
