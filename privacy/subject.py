@@ -82,10 +82,12 @@ def find_subject(lake: Lake, customer_ids: list[str]) -> Subject:
     theirs = links.filter(pl.col("link_type") == "identifier").select("kind", "value").unique()
     exclusive, shared = _split_shared(lake, theirs, customer_ids)
     user_ids = sorted({int(v) for v in records.filter(pl.col("kind") == "users")["value"]})
-    order_ids = sorted(records.filter(pl.col("kind") == "orders")["value"])
-    orders = read_polars(
-        lake.table(tables.ORDERS), row_filter=is_in("order_id", order_ids), columns=("platform", "source_order_id")
-    )
+    linked = records.filter(pl.col("kind") == "orders")["value"].to_list()
+    # orders of their accounts placed since the last build are theirs too, though no link names them yet
+    columns = ("order_id", "platform", "source_order_id")
+    since = read_polars(lake.table(tables.ORDERS), row_filter=is_in("user_id", user_ids), columns=columns)
+    order_ids = sorted({*linked, *since["order_id"]})
+    orders = read_polars(lake.table(tables.ORDERS), row_filter=is_in("order_id", order_ids), columns=columns)
     devices = sorted(v for k, v in exclusive if k == "device_id")
     events = _events(lake, user_ids, devices)
     return Subject(

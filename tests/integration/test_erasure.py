@@ -15,6 +15,7 @@ import pytest
 from core.config import Settings
 from core.errors import NotFoundError
 from identity.normalize import normalize_identifier
+from lakehouse import write
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
 from lakehouse.scan import scan_table
@@ -127,3 +128,16 @@ def test_a_household_member_sharing_the_subjects_email_keeps_their_records(lake:
     customers = read_polars(lake.table(tables.CUSTOMERS), columns=("customer_id", "email"))
     [kept_email] = customers.filter(pl.col("customer_id") == member_id)["email"].to_list()
     assert normalize_identifier("email", kept_email) == email, "the member's golden record keeps the shared e-mail"
+
+
+def test_an_order_of_the_subjects_account_placed_since_the_last_build_is_theirs(lake: Lake) -> None:
+    links = read_polars(lake.table(tables.IDENTITY_LINKS)).filter(pl.col("kind") == "users")
+    customer, account = links.select("customer_id", pl.col("value").cast(pl.Int64)).row(0)
+    orders = lake.table(tables.ORDERS)
+    template = read_polars(orders).head(1)
+    late = template.with_columns(
+        order_id=pl.lit("shopsphere:987654321"), source_order_id=pl.lit("987654321"),
+        user_id=pl.lit(account, dtype=template.schema["user_id"]),
+    )  # fmt: skip
+    write.append(orders, late.to_arrow())
+    assert "shopsphere:987654321" in find_subject(lake, [customer]).order_ids
