@@ -72,7 +72,7 @@ def _run(kind: str, given: tuple[str, str] | None, reason: str, *, resume: bool)
         with Lake.open(config.catalog) as lake:
             worker = PrivacyWorker(config, lake, engine)
             if resume or given is None:
-                done = worker.resume_all()
+                done = worker.resume_all(takeover=True)  # the operator says the last runner is gone
             else:
                 from sqlmodel import Session
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import delete, or_
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
 from core.errors import InvalidInputError, NotFoundError
@@ -93,6 +93,27 @@ def get(session: Session, request_id: str) -> PrivacyRequest:
     if request is None:
         raise NotFoundError(f"no privacy request {request_id}")
     return request
+
+
+STALE = timedelta(minutes=15)  # a running request untouched this long lost its runner (each step touches it)
+
+
+def claim(session: Session, request_id: str, *, now: datetime, takeover: bool = False) -> bool:
+    """Take a request to carry it out: one waiting, one whose runner went silent for STALE, or (`takeover`,
+    an operator resuming after a crash) any unfinished one. At most one runner wins the update."""
+    taken = or_(
+        col(PrivacyRequest.status) == "received",
+        and_(col(PrivacyRequest.status) == "running", col(PrivacyRequest.updated_at) < now - STALE),
+    )
+    if takeover:
+        taken = col(PrivacyRequest.status).in_(("received", "running"))
+    result = session.execute(
+        update(PrivacyRequest)
+        .where(col(PrivacyRequest.id) == request_id, taken)
+        .values(status="running", updated_at=now)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def unfinished(session: Session) -> list[str]:

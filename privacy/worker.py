@@ -49,11 +49,11 @@ class PrivacyWorker:
         self.engine = engine
         self.clock = clock
 
-    def resume_all(self) -> list[PrivacyRequest]:
-        """Run every request taken in or interrupted, oldest first."""
+    def resume_all(self, *, takeover: bool = False) -> list[PrivacyRequest]:
+        """Run every request waiting, or interrupted, oldest first (see `requests.claim` for `takeover`)."""
         with Session(self.engine) as session:
             waiting = requests.unfinished(session)
-        return [self.run(request_id) for request_id in waiting]
+        return [self.run(request_id, takeover=takeover) for request_id in waiting]
 
     def watch(self, stop: threading.Event, *, interval: float = 2.0) -> None:
         """Carry out waiting requests until `stop` is set, looking every `interval` seconds (beside the API)."""
@@ -64,13 +64,16 @@ class PrivacyWorker:
                 logger.exception("a privacy worker pass failed")
             stop.wait(interval)
 
-    def run(self, request_id: str) -> PrivacyRequest:
-        """Carry one request out (or on, after a crash); a failure is recorded on the request, not raised."""
+    def run(self, request_id: str, *, takeover: bool = False) -> PrivacyRequest:
+        """Carry one request out (or on, after a crash); a failure is recorded on the request, not raised.
+
+        A request another runner holds is left to it and returned as it stands.
+        """
         with Session(self.engine) as session:
+            claimed = requests.claim(session, request_id, now=self.clock(), takeover=takeover)
             request = requests.get(session, request_id)
-            if request.status == requests.DONE:
+            if not claimed:
                 return request
-            self._save(session, request, status="running")
         try:
             subject = self._subject(request_id)
             if request.kind == "erasure":

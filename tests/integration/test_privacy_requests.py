@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -258,3 +258,13 @@ def test_a_failed_request_says_why_and_sending_it_again_queues_it_again(
     assert failed.status == "failed" and "no such customer" in (failed.error or "")
     again, created = submit(engine, settings, "erasure", "customer_id", "C-000000000000")
     assert (again.id, again.status, again.error, created) == (request.id, "received", None, False)
+
+
+def test_a_request_is_carried_out_by_one_runner_at_a_time(settings: Settings, engine: Engine) -> None:
+    request, _ = submit(engine, settings, "erasure", "customer_id", "C-000000000001")
+    with Session(engine) as session:
+        assert requests.claim(session, request.id, now=NOW)
+        assert not requests.claim(session, request.id, now=NOW + timedelta(minutes=1)), "another runner holds it"
+        later = NOW + requests.STALE + timedelta(minutes=1)
+        assert requests.claim(session, request.id, now=later), "its runner went silent: it is taken over"
+        assert requests.claim(session, request.id, now=later, takeover=True), "an operator resumes it"
