@@ -18,26 +18,13 @@ from core.errors import InvalidInputError, NotFoundError
 from identity.normalize import IDENTIFIER_KINDS, IdentifierKind, normalize_identifier
 from privacy.hashing import identifier_hash
 from privacy.subject import Subject
-from schema.store import (
-    CustomerEvent,
-    CustomerIdentifier,
-    CustomerOrder,
-    CustomerProfile,
-    CustomerRedirect,
-    CustomerRisk,
-    CustomerVersion,
-    EvidenceEdge,
-    IdentityOverride,
-    PrivacyRequest,
-    Suppression,
-)
+from schema.store import SERVING_MODELS, CustomerRedirect, IdentityOverride, PrivacyRequest, Suppression
 
 RequestKind = Literal["erasure", "access"]
 SubjectKind = Literal["email", "phone", "loyalty_id", "user_id", "device_id", "marketplace_buyer_id", "customer_id"]
 DONE, FAILED = "completed", "failed"
-# Serving tables keyed by customer: erasure deletes the subject's rows from each.
-CUSTOMER_TABLES = (CustomerProfile, CustomerIdentifier, CustomerOrder, CustomerEvent, CustomerVersion, EvidenceEdge,
-                   CustomerRisk)  # fmt: skip
+# Serving tables keyed by customer, derived so a new one is erased from too.
+CUSTOMER_TABLES = tuple(m for m in SERVING_MODELS if "customer_id" in m.model_fields)
 
 
 def submit(
@@ -138,7 +125,7 @@ def forget_in_store(session: Session, subject: Subject) -> int:
     """Delete the subject's serving rows, redirects and identity overrides; rows deleted."""
     ids = list(subject.customer_ids)
     records = [*(f"users:{u}" for u in subject.user_ids), *(f"orders:{o}" for o in subject.order_ids)]
-    statements = [delete(model).where(col(model.customer_id).in_(ids)) for model in CUSTOMER_TABLES]
+    statements = [delete(model).where(col(model.customer_id).in_(ids)) for model in CUSTOMER_TABLES]  # type: ignore[attr-defined]
     # redirects into the subject; one from an old id split between them and a member is the member's
     statements.append(delete(CustomerRedirect).where(col(CustomerRedirect.new_customer_id).in_(ids)))
     statements.append(

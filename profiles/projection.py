@@ -18,8 +18,8 @@ from identity.stable import redirects
 from lakehouse.query import newest_per
 from profiles.metrics import cents
 from schema.store import (
+    SERVING_MODELS,
     CustomerEvent,
-    CustomerIdentifier,
     CustomerOrder,
     CustomerProfile,
     CustomerRedirect,
@@ -27,13 +27,8 @@ from schema.store import (
     CustomerVersion,
     EvidenceEdge,
     ServingBuild,
-    StockLevel,
 )
 
-SERVING_MODELS: tuple[type[SQLModel], ...] = (
-    CustomerProfile, CustomerIdentifier, CustomerOrder, CustomerEvent, CustomerVersion, EvidenceEdge, StockLevel,
-    CustomerRedirect, CustomerRisk,
-)  # fmt: skip
 GRAPH_EDGES = ("record", "identifier", "match", "must_link")
 _ORDER_COLUMNS = list(CustomerOrder.model_fields)
 _EVENT_COLUMNS = list(CustomerEvent.model_fields)

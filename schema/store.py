@@ -302,6 +302,13 @@ class CustomerRisk(CustomerRiskBase, table=True):
     __table_args__ = (Index("ix_serving_risk_score", "score", "customer_id"),)
 
 
+# Every table a projection replaces whole; erasure deletes a subject's rows from each keyed by customer.
+SERVING_MODELS: tuple[type[SQLModel], ...] = (
+    CustomerProfile, CustomerIdentifier, CustomerOrder, CustomerEvent, CustomerVersion, EvidenceEdge, StockLevel,
+    CustomerRedirect, CustomerRisk,
+)  # fmt: skip
+
+
 class PrivacyRequestBase(SQLModel):
     """An erasure or access request as its requester sees it: no personal data, only a hash of the subject."""
 
