@@ -102,6 +102,9 @@ def test_two_workers_share_the_partitions_through_rebalances(
     first.start()
     _wait_for(lambda: raw_events(lake).height > 0, "the first worker to commit")
     second.start()  # the group rebalances: partitions are split between the two
+    # Produce only once the split is done: the first would otherwise read these while it still owns
+    # every partition, and the second could be left with nothing to commit.
+    _wait_for(second.is_assigned, "the second worker to be given partitions")
     produce(kafka_bootstrap, topic, events[1000:2000])
     _wait_for(lambda: second.landed() > 0, "the second worker to commit after the rebalance")
     first.stop()  # it flushes and leaves: the second takes every partition
@@ -139,6 +142,10 @@ class _Member:
         self._lake.close()
         if self._error is not None:
             raise self._error
+
+    def is_assigned(self) -> bool:
+        """Whether the group has given this member partitions yet."""
+        return self._worker.assigned.is_set()
 
     def landed(self) -> int:
         """Messages this member has committed so far."""
