@@ -78,12 +78,28 @@ def require(scope: Scope) -> Callable[[Request, str | None], Coroutine[Any, Any,
     """
 
     async def check(request: Request, key: Annotated[str | None, Security(API_KEY_HEADER)]) -> Caller:
-        caller = await _authenticate(request, key)
-        if not caller.can(scope):
-            raise HTTPException(403, f"this API key lacks the {scope.value} scope")
-        return caller
+        return await _authorize(request, scope, key)
 
     return check
+
+
+async def authorize(request: Request, scope: Scope) -> Caller:
+    """What `require(scope)` checks, for the hottest routes to call in their body instead.
+
+    The key's dependency costs ~35 µs a request to solve, a tenth of a profile read; a route calling
+    this declares `SECURED` so its OpenAPI operation still names the key scheme.
+    """
+    return await _authorize(request, scope, request.headers.get(API_KEY_HEADER.model.name) or None)
+
+
+async def _authorize(request: Request, scope: Scope, key: str | None) -> Caller:
+    caller = await _authenticate(request, key)
+    if not caller.can(scope):
+        raise HTTPException(403, f"this API key lacks the {scope.value} scope")
+    return caller
+
+
+SECURED: dict[str, Any] = {"security": [{API_KEY_HEADER.scheme_name: []}]}
 
 
 ProfileReader = Annotated[Caller, Depends(require(Scope.PROFILE_READ))]

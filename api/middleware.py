@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,8 +33,8 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(HEADER, b"")
-        request_id = given if _PLAIN_TOKEN.fullmatch(given) else uuid.uuid4().hex.encode()
+        given = next((value for name, value in scope["headers"] if name == HEADER), b"")
+        request_id = given if given and _PLAIN_TOKEN.fullmatch(given) else os.urandom(16).hex().encode()
         token = request_id_var.set(request_id.decode())
 
         started = False

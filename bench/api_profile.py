@@ -5,7 +5,9 @@ orders, three events and an account version) into a fresh operational store with
 own `profiles.projection.project`, serves the API with `c360 serve` (uvicorn, one worker per core)
 and a constant-JSON FastAPI route the same way, and drives each with a bounded keep-alive load
 generator on loopback (`bench/api_load.py`): `GET /v1/customers/{id}` for random ids, the lookup
-by e-mail, then the constant route. Everything shares this machine's cores, as the ratio intends.
+by e-mail, then the constant route. Each run's connections are spread evenly over the workers
+(re-dialled until they are): which worker accepts a connection is otherwise chance, and one worker
+holding all eight halved a run's figure. Everything shares this machine's cores, as the ratio intends.
 Printed: each run's requests/s and p50/p99 latency per scenario, their medians, and
 `profile_ratio` / `lookup_ratio` (median requests/s over the constant route's; target >= 0.6) and
 the profile p99 (target <= 10 ms).
@@ -32,7 +34,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api_load import LoadResult, run_load  # noqa: E402
+from api_load import LoadResult, Owner, connection_owner, run_load  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
 from api.keys import register  # noqa: E402
@@ -210,7 +212,11 @@ def main() -> None:
                 {**env, "C360_BENCH_BODY_BYTES": str(size)}, trivial_port,
             )  # fmt: skip
             try:
-                measure(args, api_port, trivial_port, headers)
+                servers = {
+                    api_port: connection_owner(api.pid, api_port),
+                    trivial_port: connection_owner(trivial.pid, trivial_port),
+                }
+                measure(args, servers, api_port, trivial_port, headers)
             finally:
                 trivial.terminate()
                 trivial.wait()
@@ -219,8 +225,11 @@ def main() -> None:
             api.wait()
 
 
-def measure(args: argparse.Namespace, api_port: int, trivial_port: int, headers: dict[str, str]) -> None:
-    """Run every scenario `runs` times, interleaved, and print each figure and the medians."""
+def measure(
+    args: argparse.Namespace, servers: dict[int, Owner], api_port: int, trivial_port: int, headers: dict[str, str]
+) -> None:
+    """Run every scenario `runs` times, interleaved, and print each figure and the medians; each run's
+    connections are spread evenly over the server's workers (`servers`: who holds a connection, by port)."""
     rng = random.Random(7)
     scenarios = {
         "profile": (api_port, lambda: f"/v1/customers/C-{rng.randrange(args.customers):012d}"),
@@ -230,10 +239,9 @@ def measure(args: argparse.Namespace, api_port: int, trivial_port: int, headers:
     results: dict[str, list[LoadResult]] = {name: [] for name in scenarios}
     for run in range(1, args.runs + 1):
         for name, (port, path) in scenarios.items():
-            run_load("127.0.0.1", port, path, headers=headers, connections=args.connections, seconds=1.0)  # warm-up
-            result = run_load(
-                "127.0.0.1", port, path, headers=headers, connections=args.connections, seconds=args.seconds
-            )
+            spread = {"owner": servers[port], "workers": args.workers, "connections": args.connections}
+            run_load("127.0.0.1", port, path, headers=headers, seconds=1.0, **spread)  # warm-up
+            result = run_load("127.0.0.1", port, path, headers=headers, seconds=args.seconds, **spread)
             assert set(result.statuses) == {200}, f"{name}: {result.statuses}"
             results[name].append(result)
             figure(f"run{run}_{name}_rps: {result.rps:.0f}")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from core.db import PointRead
+from core.db import PointRead, ReadConnections
 from core.errors import CustomerMovedError, InvalidInputError, NoSuchCustomerError
 from identity.normalize import IdentifierKind, normalize_identifier
 from profiles.document import risk_summary
@@ -44,9 +44,10 @@ class Documents:
         risk_by_id = select(CustomerRisk.score, CustomerRisk.reasons, CustomerRisk.scored_at).where(
             CustomerRisk.customer_id == bindparam("customer_id")
         )
-        self._read = PointRead(engine, by_id)
-        self._lookup = PointRead(engine, by_identifier)
-        self._risk = PointRead(engine, risk_by_id)
+        connections = ReadConnections(engine)
+        self._read = PointRead(engine, by_id, connections)
+        self._lookup = PointRead(engine, by_identifier, connections)
+        self._risk = PointRead(engine, risk_by_id, connections)
 
     def get(self, *, customer_id: str) -> str:
         """The rendered profile document of one customer.

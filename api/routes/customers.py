@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api.auth import Caller
-from api.deps import ProfileReader, SessionDep
+from api.deps import SECURED, ProfileReader, SessionDep, authorize
 from api.models import (
     CustomerPublic,
     CustomersPublic,
@@ -48,12 +48,14 @@ Until = Annotated[AwareDatetime | None, Query(description="before this time (exc
     "/{customer_id}",
     response_model=CustomerPublic,
     responses={**ONE_CUSTOMER, 304: {"description": "unchanged since the ETag sent in If-None-Match"}},
+    openapi_extra=SECURED,
 )
-async def get_customer(customer_id: CustomerId, request: Request, caller: ProfileReader) -> Response:
+async def get_customer(customer_id: CustomerId, request: Request) -> Response:
     """The Customer 360 profile: golden attributes with lineage, identifiers, metrics, recent orders and events.
 
     Answers carry an ETag; send it back in If-None-Match to get 304 while the profile is unchanged.
     """
+    caller = await authorize(request, Scope.PROFILE_READ)
     documents = _documents(request)
     body = _body(documents, customer_id, documents.get(customer_id=customer_id), caller)
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
@@ -63,10 +65,9 @@ async def get_customer(customer_id: CustomerId, request: Request, caller: Profil
     return Response(body, media_type="application/json", headers=headers)
 
 
-@router.get("", response_model=CustomersPublic, responses=ERRORS)
+@router.get("", response_model=CustomersPublic, responses=ERRORS, openapi_extra=SECURED)
 async def lookup_customers(
     request: Request,
-    caller: ProfileReader,
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=64)] = None,
     loyalty_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -78,6 +79,7 @@ async def lookup_customers(
 
     Usually one customer; an identifier shared by a household leads to each member.
     """
+    caller = await authorize(request, Scope.PROFILE_READ)
     candidates: list[tuple[IdentifierKind, str | None]] = [
         ("email", email),
         ("phone", phone),
