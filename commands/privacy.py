@@ -84,6 +84,7 @@ def _run(kind: str, given: tuple[str, str] | None, reason: str, *, resume: bool)
                     )  # fmt: skip
                 with console.status(f"{kind} request {request.id}"):
                     done = [worker.run(request.id)]
+            worker.expire_exports()
     except C360Error as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc

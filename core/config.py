@@ -218,6 +218,11 @@ class PrivacySettings(BaseModel):
         60.0, ge=0, description="files younger than this survive an erasure's sweep: a concurrent commit in flight"
     )
     exports_dir: Path | None = Field(None, description="where access exports are written; C360_HOME/exports by default")
+    export_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        description="an access export (the subject's data outside the lake) is deleted this long after it was written",
+    )
 
 
 class Settings(BaseSettings):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -54,4 +55,21 @@ def forget_exports(folder: Path, customer_ids: list[str]) -> int:
         if about & wanted:
             path.unlink(missing_ok=True)
             deleted += 1
+    return deleted
+
+
+def expire_exports(folder: Path, *, now: datetime, retention: timedelta) -> int:
+    """Delete the access exports written more than `retention` before `now`; how many.
+
+    An export is a copy of the subject's data outside the lake, so it is kept only long enough to be
+    downloaded; a download after that answers 404.
+    """
+    cutoff, deleted = (now - retention).timestamp(), 0
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                deleted += 1
+        except FileNotFoundError:
+            continue  # deleted meanwhile, by an erasure or another worker
     return deleted

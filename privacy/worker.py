@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -26,7 +26,7 @@ from core.errors import C360Error
 from core.failpoints import failpoint
 from lakehouse.lake import Lake
 from privacy import ledger, requests
-from privacy.access import export, forget_exports
+from privacy.access import expire_exports, export, forget_exports
 from privacy.erase import delete_rows, purge_history, verify
 from privacy.hashing import salt
 from privacy.subject import Subject, customers_of, find_subject
@@ -56,10 +56,12 @@ class PrivacyWorker:
         return [self.run(request_id, takeover=takeover) for request_id in waiting]
 
     def watch(self, stop: threading.Event, *, interval: float = 2.0) -> None:
-        """Carry out waiting requests until `stop` is set, looking every `interval` seconds (beside the API)."""
+        """Carry out waiting requests and delete expired exports until `stop` is set, looking every `interval`
+        seconds (beside the API)."""
         while not stop.is_set():
             try:
                 self.resume_all()
+                self.expire_exports()
             except Exception:  # a daemon loop: log, and try again on the next pass
                 logger.exception("a privacy worker pass failed")
             stop.wait(interval)
@@ -79,7 +81,9 @@ class PrivacyWorker:
             if request.kind == "erasure":
                 receipt = self._erase(request_id, subject)
             else:
-                receipt = {"export": str(export(self.lake, subject, self._export_path(request_id)))}
+                retention = timedelta(hours=self.settings.privacy.export_retention_hours)
+                path = export(self.lake, subject, self._export_path(request_id))
+                receipt = {"export": str(path), "expires_at": (self.clock() + retention).isoformat()}
             return self._finish(request_id, receipt)
         except C360Error as exc:
             return self._fail(request_id, str(exc))
@@ -124,7 +128,7 @@ class PrivacyWorker:
         self._step(request_id, "purged")
         with Session(self.engine) as session, session.begin():
             forgotten = requests.forget_in_store(session, subject)
-        exports = forget_exports(self._export_path(request_id).parent, subject.customer_ids)
+        exports = forget_exports(self._exports_dir(), subject.customer_ids)
         report = verify(self.lake, subject, receipts)
         if not report.verified:
             dirty = [t.table for t in report.tables if not t.clean]
@@ -150,9 +154,19 @@ class PrivacyWorker:
                 )  # fmt: skip
             return self._save(session, request, status=requests.DONE, receipt=text, pending=None, step="done")
 
+    def expire_exports(self) -> int:
+        """Delete the access exports older than the configured retention; how many."""
+        retention = timedelta(hours=self.settings.privacy.export_retention_hours)
+        deleted = expire_exports(self._exports_dir(), now=self.clock(), retention=retention)
+        if deleted:
+            logger.info("deleted %d access export(s) kept longer than %s", deleted, retention)
+        return deleted
+
+    def _exports_dir(self) -> Path:
+        return self.settings.privacy.exports_dir or Path(self.settings.home) / "exports"
+
     def _export_path(self, request_id: str) -> Path:
-        folder = self.settings.privacy.exports_dir or Path(self.settings.home) / "exports"
-        return folder / f"{request_id}.json"
+        return self._exports_dir() / f"{request_id}.json"
 
     def _step(self, request_id: str, step: str) -> None:
         """Record the last step done, for whoever watches the request (a rerun repeats every step anyway)."""

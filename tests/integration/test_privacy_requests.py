@@ -268,3 +268,30 @@ def test_a_request_is_carried_out_by_one_runner_at_a_time(settings: Settings, en
         later = NOW + requests.STALE + timedelta(minutes=1)
         assert requests.claim(session, request.id, now=later), "its runner went silent: it is taken over"
         assert requests.claim(session, request.id, now=later, takeover=True), "an operator resumes it"
+
+
+def test_access_exports_are_deleted_once_kept_longer_than_the_retention(
+    settings: Settings, engine: Engine, lake: Lake, api: str
+) -> None:
+    subject = accounts(lake).row(1, named=True)
+    request, _ = submit(engine, settings, "access", "customer_id", subject["customer_id"])
+    written = datetime.now(UTC)
+    done = PrivacyWorker(settings, lake, engine, clock=lambda: written).run(request.id)
+    receipt = json.loads(done.receipt or "{}")
+    path = Path(receipt["export"])
+    retention = timedelta(hours=settings.privacy.export_retention_hours)
+    assert datetime.fromisoformat(receipt["expires_at"]) == written + retention
+    stranger = Path(path.parent / "kept-by-an-operator.txt")
+    stranger.write_text("not an export")
+    os.utime(stranger, (0, 0))
+
+    just_before = PrivacyWorker(settings, lake, engine, clock=lambda: written + retention - timedelta(minutes=1))
+    assert just_before.expire_exports() == 0 and path.exists()
+    download = f"{api}/v1/privacy/access-requests/{request.id}/export"
+    assert httpx.get(download, headers={"X-API-Key": ALL_KEY}).status_code == 200
+
+    after = PrivacyWorker(settings, lake, engine, clock=lambda: written + retention + timedelta(minutes=1))
+    assert after.expire_exports() == 1
+    assert not path.exists() and stranger.exists()
+    gone = httpx.get(download, headers={"X-API-Key": ALL_KEY})
+    assert gone.status_code == 404 and "no longer kept" in gone.json()["detail"]
