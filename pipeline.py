@@ -33,6 +33,7 @@ from ingest.sources.files import FileSource
 from ingest.stream import OnConformed, StreamBatch, consume_events, stream_worker
 from ingest.worker import EntityRun, OnBatch, Worker
 from lakehouse.lake import Lake
+from lakehouse.write import fenced_against_erasure
 from migrations import upgrade_head
 from privacy.hashing import salt
 from privacy.suppression import StoreSuppressor
@@ -105,31 +106,35 @@ def build_gold(
     """Resolve identities, compute metrics, project profiles and score risk, unless nothing they read changed.
 
     Every gold table and the serving store must carry one build for it to be current: a build
-    stopped anywhere before the projection commits runs again in full next time.
+    stopped anywhere before the projection commits runs again in full next time. An erasure
+    committed while the build runs stops it (ErasedDuringBuildError) before it writes anything
+    computed from rows read before the erasure.
     """
     announce = step or (lambda _name: None)
     engine = make_engine(str(settings.store.url))
     try:
-        with Session(engine) as session:
-            decisions = overrides.list_overrides(session)
-        inputs = gold_inputs(
-            lake,
-            overrides=overrides.fingerprint(decisions),
-            identity_settings=json.dumps(settings.identity.model_dump(), sort_keys=True),
-        )
-        if gold_is_current(lake, engine, inputs):
-            announce("gold layer and serving store are current")
-            return None, None
-        build_id = new_build_id(now)
-        announce("resolving identities")
-        must_links, cannot_links = overrides.as_constraints(decisions)
-        identity, _ = run_identity(
-            lake, settings.identity, build_id=build_id, inputs=inputs, must_links=must_links, cannot_links=cannot_links
-        )
-        announce("scoring risk")
-        run_risk(lake, settings.risk, build_id=build_id, now=now, inputs=inputs)
-        announce("computing metrics and projecting profiles")
-        return identity, run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
+        with fenced_against_erasure(datetime.now(UTC)):
+            with Session(engine) as session:
+                decisions = overrides.list_overrides(session)
+            inputs = gold_inputs(
+                lake,
+                overrides=overrides.fingerprint(decisions),
+                identity_settings=json.dumps(settings.identity.model_dump(), sort_keys=True),
+            )
+            if gold_is_current(lake, engine, inputs):
+                announce("gold layer and serving store are current")
+                return None, None
+            build_id = new_build_id(now)
+            announce("resolving identities")
+            must_links, cannot_links = overrides.as_constraints(decisions)
+            identity, _ = run_identity(
+                lake, settings.identity, build_id=build_id, inputs=inputs,
+                must_links=must_links, cannot_links=cannot_links,
+            )  # fmt: skip
+            announce("scoring risk")
+            run_risk(lake, settings.risk, build_id=build_id, now=now, inputs=inputs)
+            announce("computing metrics and projecting profiles")
+            return identity, run_profiles(lake, engine, build_id=build_id, now=now, inputs=inputs)
     finally:
         engine.dispose()
 

@@ -40,6 +40,11 @@ class NoSuchTableError(NotFoundError):
     """Raised when a lakehouse table has not been created yet (run `c360 run` or `c360 init`)."""
 
 
+class ErasedDuringBuildError(C360Error):
+    """Raised when an erasure committed while a build ran: its outputs, computed from rows read before,
+    could hold the erased subject again, so they are not written (build again)."""
+
+
 class InvalidInputError(C360Error):
     """Raised when caller input cannot be used, such as an identifier that does not normalise."""
 

@@ -11,6 +11,8 @@ from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Operation, Snapshot
 
+from schema.lake import PROP_ERASED_AT, PROP_ERASURE
+
 PREFIX = "c360."
 
 
@@ -69,6 +71,25 @@ def last_carrying(table: Table | TableMetadata, key: str) -> tuple[int, str] | N
     for snapshot in ancestors(table):
         if snapshot.summary is not None and (value := snapshot.summary.additional_properties.get(key)) is not None:
             return snapshot.snapshot_id, value
+    return None
+
+
+def erasure_properties(request_id: str, at: datetime) -> dict[str, str]:
+    """Summary properties of an erasure's delete snapshot: which request, and when."""
+    return {PROP_ERASURE: request_id, PROP_ERASED_AT: str(int(at.timestamp() * 1000))}
+
+
+def erasure_since(table: Table | TableMetadata, since_ms: int) -> str | None:
+    """The privacy request of an erasure that deleted from this table at or after `since_ms`, if any.
+
+    The mark survives the erasure's own purge: expiry re-commits it on the checkpoint it keeps.
+    """
+    for snapshot in ancestors(table):
+        properties = snapshot.summary.additional_properties if snapshot.summary is not None else {}
+        if int(properties.get(PROP_ERASED_AT, -1)) >= since_ms:
+            return properties.get(PROP_ERASURE, "unknown")
+        if snapshot.timestamp_ms < since_ms:
+            return None  # an older snapshot cannot carry a newer erasure
     return None
 
 

@@ -12,7 +12,10 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -27,9 +30,9 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.update.snapshot import _SnapshotProducer
 from pyiceberg.utils.properties import property_as_int
 
-from core.errors import CommitConflictError, SchemaEvolutionError
+from core.errors import CommitConflictError, ErasedDuringBuildError, SchemaEvolutionError
 from core.failpoints import failpoint
-from lakehouse.snapshots import last_property
+from lakehouse.snapshots import erasure_since, last_property
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +84,35 @@ def conform(target: pa.Schema, data: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=target).combine_chunks()
 
 
+_ERASURE_FENCE: ContextVar[int | None] = ContextVar("c360_erasure_fence", default=None)
+CLOCK_MARGIN_MS = 1_000  # an erasure stamped by a clock a little behind the build's still counts
+
+
+@contextmanager
+def fenced_against_erasure(since: datetime) -> Iterator[None]:
+    """Within the block, refuse to commit to a table an erasure touched since `since`.
+
+    A build reads its inputs first and writes its outputs later: an erasure in between would be
+    undone by outputs computed from rows read before it. Every commit made in the block (in this
+    thread or task) is checked on the metadata it commits on, and re-planned on any concurrent
+    commit, so an erasure landing between the check and the commit is caught on the retry.
+    """
+    token = _ERASURE_FENCE.set(int(since.timestamp() * 1000) - CLOCK_MARGIN_MS)
+    try:
+        yield
+    finally:
+        _ERASURE_FENCE.reset(token)
+
+
+def refuse_if_erased(table: Table | TableMetadata, name: str) -> None:
+    """Raise ErasedDuringBuildError when the fence is up and an erasure touched the table since it went up."""
+    since = _ERASURE_FENCE.get()
+    if since is not None and (request := erasure_since(table, since)) is not None:
+        raise ErasedDuringBuildError(
+            f"{name}: erasure {request} committed while this build ran; its outputs are not written (build again)"
+        )
+
+
 def commit_with_retry(
     table: Table, operation: Callable[[Transaction], T], *, attempts: int = 5, replan_on_conflict: bool = False
 ) -> T:
@@ -92,18 +124,20 @@ def commit_with_retry(
     pyiceberg's own re-apply is bypassed: any concurrent commit sends the operation back to be
     planned again, for writers whose plan depends on what the table holds (a fence).
     """
+    name = ".".join(table.name())
+    replan_on_conflict = replan_on_conflict or _ERASURE_FENCE.get() is not None
     for attempt in range(1, attempts + 1):
         table.refresh()
         tx = table.transaction()
         try:
             result = operation(tx)
+            refuse_if_erased(tx.table_metadata, name)
         except BaseException:
             _discard_staged(tx._snapshot_producers)  # nothing was sent to the catalog
             raise
         producers = list(tx._snapshot_producers)
         if replan_on_conflict:
             tx._snapshot_producers.clear()  # pyiceberg re-applies only snapshots it knows the producers of
-        name = ".".join(table.name())
         failpoint(f"commit:{name}")
         try:
             tx.commit_transaction()

@@ -22,7 +22,7 @@ from lakehouse.maintenance import expire_and_sweep
 from lakehouse.merge import delete_keys
 from lakehouse.query import read_polars
 from lakehouse.scan import occurs, scan_table
-from lakehouse.snapshots import totals
+from lakehouse.snapshots import erasure_properties, totals
 from privacy.subject import Subject
 from schema import lake as tables
 from schema.lake import PROP_ERASURE
@@ -138,7 +138,7 @@ def delete_rows(lake: Lake, subject: Subject, *, request_id: str) -> dict[str, T
     """
     for definition, keys in deletions(subject, quarantined_rows(lake, subject)):
         if len(keys):
-            delete_keys(lake.table(definition), keys, properties={PROP_ERASURE: request_id})
+            delete_keys(lake.table(definition), keys, properties=erasure_properties(request_id, datetime.now(UTC)))
     receipts = {}
     for definition in tables.ALL_TABLES:
         done = totals(lake.table(definition), carrying=(PROP_ERASURE, request_id), fields=DELETE_FIELDS)

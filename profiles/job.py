@@ -65,6 +65,7 @@ VERSION_COLUMNS = ("user_id", "valid_from", "valid_to", "email", "phone", "first
 STOCK_COLUMNS = ("product_id", "store_id", "snapshot_ts", "on_hand", "reserved", "available")
 # Written by one gold build each, in this order; the build is current only when all carry its id and inputs.
 GOLD_OUTPUTS = (tables.CUSTOMERS, tables.IDENTITY_LINKS, tables.RISK_SCORES, tables.CUSTOMER_METRICS)
+SERVED_FROM = (*GOLD_OUTPUTS, tables.USERS, tables.ORDERS, tables.EVENTS)  # what the serving rows are made of
 
 
 @dataclass
@@ -137,11 +138,18 @@ def run_profiles(lake: Lake, engine: Engine, *, build_id: str, now: datetime, in
         build_id=build_id, created_at=now, customers=len(customers), identifiers=len(rows[CustomerIdentifier]),
         orders=len(attributed_orders),
     )  # fmt: skip
-    project(engine, build, rows)
+    project(engine, build, rows, before_swap=lambda: _refuse_if_erased(lake))
     _serve_late_events(lake, engine, events_read, events["event_id"])
     report = ProfilesReport(build_id, len(customers), len(attributed_orders), len(attributed_events))
     logger.info("profiles build %s: %s", build_id, report)
     return report
+
+
+def _refuse_if_erased(lake: Lake) -> None:
+    """Keep the served build when an erasure touched what the new one was made of since the build's
+    erasure fence went up (`write.fenced_against_erasure`): its rows may hold the subject again."""
+    for definition in SERVED_FROM:
+        write.refuse_if_erased(lake.table(definition), definition.full_name)
 
 
 def _serve_late_events(lake: Lake, engine: Engine, read: int | None, served: pl.Series) -> None:

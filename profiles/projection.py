@@ -6,7 +6,7 @@ scans Iceberg.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, get_args
 
@@ -146,12 +146,25 @@ def served_build(engine: Engine) -> str | None:
         return session.exec(select(ServingBuild.build_id)).first()
 
 
-def project(engine: Engine, build: ServingBuild, rows: Mapping[type[SQLModel], pl.DataFrame]) -> ServingBuild:
-    """Replace every serving table with one build's rows, atomically (readers see the old or the new whole)."""
+def project(
+    engine: Engine,
+    build: ServingBuild,
+    rows: Mapping[type[SQLModel], pl.DataFrame],
+    *,
+    before_swap: Callable[[], None] | None = None,
+) -> ServingBuild:
+    """Replace every serving table with one build's rows, atomically (readers see the old or the new whole).
+
+    `before_swap` runs inside the transaction once it holds the store's write lock (SQLite), and may
+    raise to keep the old rows: an erasure that forgets its subject in the store cannot slip between
+    that last check and the swap.
+    """
     with Session(engine) as session, session.begin():
+        session.execute(delete(ServingBuild))
+        if before_swap is not None:
+            before_swap()
         for model in SERVING_MODELS:
             session.execute(delete(model))
-        session.execute(delete(ServingBuild))
         for model, frame in rows.items():
             _insert(session, model, frame)
         session.add(build)

@@ -63,13 +63,14 @@ PROP_SCHEMA_CHANGES = "c360.schema-changes"
 PROP_INPUTS = "c360.inputs"  # snapshot ids of the tables a gold build read, as JSON
 PROP_IDENTITY_CONFIG = "c360.identity.config"  # digest of the settings and overrides an identity build used
 PROP_ERASURE = "c360.erasure"  # the privacy request whose erasure a delete snapshot carried out
+PROP_ERASED_AT = "c360.erased-at"  # when (epoch ms) that erasure deleted: builds running since then are fenced
 PROP_RISK_CONFIG = "c360.risk.config"  # the weights, thresholds and site medians a scoring used, as JSON
 PROP_KAFKA_OFFSETS = "c360.kafka.offsets"  # next offset of every topic partition taken in, as JSON
 PROP_RAW_CONSUMED = "c360.raw."  # + raw table name: the raw snapshot a conformed table has taken in
 # Properties that carry a writer's progress or a build's identity from one snapshot to the next;
 # maintenance re-commits their newest values before expiring the snapshots that held them.
 PROGRESS_PROPERTY_PREFIXES = (PROP_WATERMARK, PROP_KAFKA_OFFSETS, PROP_RAW_CONSUMED, PROP_BUILD_ID, PROP_INPUTS,
-                              PROP_IDENTITY_CONFIG, PROP_RISK_CONFIG)  # fmt: skip
+                              PROP_IDENTITY_CONFIG, PROP_RISK_CONFIG, PROP_ERASURE, PROP_ERASED_AT)  # fmt: skip
 
 # Table properties shared by every table. A 64 KiB dictionary page keeps low-cardinality columns
 # dictionary-encoded while ids, timestamps and e-mails give up on the dictionary early: measured on

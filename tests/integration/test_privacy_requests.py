@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,12 +24,14 @@ from sqlmodel import Session, select
 
 from core.config import Settings
 from core.db import make_engine
+from core.errors import ErasedDuringBuildError
 from ingest.entities import USERS
 from ingest.sources.files import FileSource
 from ingest.stream import consume_events, stream_worker
 from ingest.worker import Worker
 from lakehouse.lake import Lake
 from lakehouse.query import read_polars
+from lakehouse.write import CLOCK_MARGIN_MS
 from pipeline import store_suppressor
 from privacy import requests
 from privacy.hashing import salt
@@ -295,3 +298,48 @@ def test_access_exports_are_deleted_once_kept_longer_than_the_retention(
     assert not path.exists() and stranger.exists()
     gone = httpx.get(download, headers={"X-API-Key": ALL_KEY})
     assert gone.status_code == 404 and "no longer kept" in gone.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("module", "step"), [("pipeline", "run_risk"), ("profiles.job", "project")], ids=["before-risk", "before-swap"]
+)
+def test_an_erasure_during_a_build_stops_it_and_the_subject_does_not_come_back(
+    settings: Settings, engine: Engine, lake: Lake, monkeypatch: pytest.MonkeyPatch, module: str, step: str
+) -> None:
+    """The erasure lands after the build read the lake: before risk scoring writes, or before the serving swap."""
+    import importlib
+
+    import pipeline
+
+    subject = accounts(lake).row(3, named=True)["customer_id"]
+    request, _ = submit(engine, settings, "erasure", "customer_id", subject)
+    time.sleep(CLOCK_MARGIN_MS / 1000)  # an earlier test's erasure, within the clock margin, would fence this build
+    target = importlib.import_module(module)
+    original = getattr(target, step)
+
+    def erasure_then_step(*args: object, **kwargs: object) -> object:
+        """The privacy worker's thread carries the erasure out, outside the build's fence."""
+        done: list[PrivacyRequest] = []
+        worker = threading.Thread(target=lambda: done.append(PrivacyWorker(settings, lake, engine).run(request.id)))
+        worker.start()
+        worker.join()
+        assert done and done[0].status == "completed", done and done[0].error
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "gold_is_current", lambda *_: False)
+    monkeypatch.setattr(target, step, erasure_then_step)
+    with pytest.raises(ErasedDuringBuildError, match=request.id):
+        pipeline.build_gold(settings, lake, now=datetime.now(UTC))
+
+    def subject_is_gone() -> bool:
+        gold = read_polars(lake.table(tables.CUSTOMERS))["customer_id"].to_list()
+        with Session(engine) as session:
+            served = session.exec(select(CustomerProfile).where(CustomerProfile.customer_id == subject)).first()
+        return subject not in gold and served is None
+
+    assert subject_is_gone()
+    monkeypatch.setattr(target, step, original)
+    time.sleep(CLOCK_MARGIN_MS / 1000)  # a build starting within the margin of an erasure is fenced by it
+    identity, profiles = pipeline.build_gold(settings, lake, now=datetime.now(UTC))
+    assert identity is not None and profiles is not None and profiles.customers > 0
+    assert subject_is_gone()
