@@ -245,6 +245,7 @@ def build() -> None:
     """Resolve identities, compute metrics and project profiles from the conformed tables (if they changed)."""
     from datetime import UTC, datetime
 
+    from core.errors import ErasedDuringBuildError
     from lakehouse.lake import Lake
     from migrations import upgrade_head
     from pipeline import build_gold
@@ -253,7 +254,11 @@ def build() -> None:
     upgrade_head(str(config.store.url))
     with Lake.open(config.catalog) as lake, console.status("building") as status:
         lake.create()
-        identity, _ = build_gold(config, lake, now=datetime.now(UTC), step=lambda name: status.update(name))
+        try:
+            identity, _ = build_gold(config, lake, now=datetime.now(UTC), step=lambda name: status.update(name))
+        except ErasedDuringBuildError as exc:
+            console.print(f"[red]stopped:[/red] {exc}")
+            raise typer.Exit(1) from exc
     console.print(
         "gold layer current" if identity is None else f"built {identity.build_id}: {identity.customers} customers"
     )
