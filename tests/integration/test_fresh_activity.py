@@ -138,10 +138,10 @@ def test_events_committed_while_a_build_projects_are_served_after_its_projection
         )
         project = profiles.job.project
 
-        def project_after_a_batch(*args: Any) -> Any:
+        def project_after_a_batch(*args: Any, **kwargs: Any) -> Any:
             write.append(table, batch.to_arrow())
             add_events(engine, batch)  # its hook, against the store the projection is about to replace
-            return project(*args)
+            return project(*args, **kwargs)
 
         monkeypatch.setattr(profiles.job, "project", project_after_a_batch)
         build_id = last_property(lake.table(tables.CUSTOMERS), PROP_BUILD_ID)
