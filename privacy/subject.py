@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import polars as pl
 
@@ -73,20 +74,27 @@ def customers_of(lake: Lake, kind: IdentifierKind, value: str, *, default_region
     return sorted(set(links["customer_id"]))
 
 
-def find_subject(lake: Lake, customer_ids: list[str]) -> Subject:
-    """Every key of the customers' rows across the lake (one person may span several ids)."""
+def find_subject(lake: Lake, customer_ids: list[str], *, default_region: str = "US") -> Subject:
+    """Every key of the customers' rows across the lake (one person may span several ids).
+
+    Records landed since the last build are theirs too, though no link names them yet: orders of
+    their accounts, and accounts and orders carrying a value only they hold (a guest order with
+    their e-mail, an account opened with their phone), unless the last build gave that record to
+    someone else. Phones without a country prefix are read in `default_region`, as at ingestion.
+    """
     links = read_polars(lake.table(tables.IDENTITY_LINKS), row_filter=is_in("customer_id", customer_ids))
     if links.is_empty():
         raise NotFoundError("no such customer in the last build")
     records = links.filter(pl.col("link_type") == "record")
     theirs = links.filter(pl.col("link_type") == "identifier").select("kind", "value").unique()
     exclusive, shared = _split_shared(lake, theirs, customer_ids)
-    user_ids = sorted({int(v) for v in records.filter(pl.col("kind") == "users")["value"]})
+    unlinked = _carrying(lake, exclusive, customer_ids, default_region=default_region)
+    linked_users = {int(v) for v in records.filter(pl.col("kind") == "users")["value"]}
+    user_ids = sorted(linked_users | {int(v) for v in unlinked.get("users", [])})
     linked = records.filter(pl.col("kind") == "orders")["value"].to_list()
-    # orders of their accounts placed since the last build are theirs too, though no link names them yet
     columns = ("order_id", "platform", "source_order_id")
     since = read_polars(lake.table(tables.ORDERS), row_filter=is_in("user_id", user_ids), columns=columns)
-    order_ids = sorted({*linked, *since["order_id"]})
+    order_ids = sorted({*linked, *since["order_id"], *unlinked.get("orders", [])})
     orders = read_polars(lake.table(tables.ORDERS), row_filter=is_in("order_id", order_ids), columns=columns)
     devices = sorted(v for k, v in exclusive if k == "device_id")
     events = _events(lake, user_ids, devices)
@@ -105,6 +113,73 @@ def find_subject(lake: Lake, customer_ids: list[str]) -> Subject:
         shared=shared,
         spellings=_spellings(lake, user_ids, orders, exclusive),
     )
+
+
+# Where each table keeps identifier values, and the record kind its links name it by.
+_CARRIERS = {
+    "users": (tables.USERS, "user_id", ("email", "phone", "loyalty_id")),
+    "orders": (tables.ORDERS, "order_id", ("email", "phone", "loyalty_id", "device_id", "marketplace_buyer_id")),
+}
+
+
+def _loose(kind: str, values: pl.Expr) -> pl.Expr:
+    """A cheap key that every spelling normalising to one value shares (and a few others): the rows
+    worth normalising exactly, without running phonenumbers over a whole table."""
+    text = values.cast(pl.String).str.strip_chars().str.to_lowercase()
+    if kind == "email":
+        local = text.str.replace(r"\+[^@]*@", "@").str.replace_all(".", "", literal=True)
+        return local.str.replace("@googlemailcom", "@gmailcom", literal=True)
+    if kind == "phone":
+        return text.str.replace_all(r"\D", "").str.slice(-7)
+    if kind == "loyalty_id":
+        return text.str.replace_all(r"[^a-z0-9]", "")
+    if kind == "marketplace_buyer_id":
+        return text.str.split(":").list.last()
+    return text
+
+
+def _loose_keys(kind: str, values: set[str]) -> list[str]:
+    return pl.DataFrame({"v": sorted(values)}).select(_loose(kind, pl.col("v")))["v"].to_list()
+
+
+def _carrying(
+    lake: Lake, exclusive: list[tuple[str, str]], customer_ids: list[str], *, default_region: str
+) -> dict[str, list[str]]:
+    """Ids of accounts and orders carrying one of the subject's own values that no link gives to another
+    customer, by record kind ("users", "orders")."""
+    wanted: dict[str, set[str]] = {}
+    for kind, value in exclusive:
+        wanted.setdefault(kind, set()).add(value)
+    found: dict[str, list[str]] = {}
+    for record_kind, (definition, key, columns) in _CARRIERS.items():
+        kinds = [c for c in columns if c in wanted]
+        if not kinds:
+            continue
+        read = (key, *kinds, *(("platform",) if "marketplace_buyer_id" in kinds else ()))
+        rows = read_polars(lake.table(definition), columns=read)
+        near = pl.any_horizontal(_loose(k, pl.col(k)).is_in(_loose_keys(k, wanted[k])) for k in kinds)
+        ids = set()
+        for row in rows.filter(near).iter_rows(named=True):
+            for kind in kinds:
+                raw = (row["platform"], row[kind]) if kind == "marketplace_buyer_id" else row[kind]
+                normalised = normalize_identifier(cast(IdentifierKind, kind), raw, default_region=default_region)
+                if normalised is not None and normalised in wanted[kind]:
+                    ids.add(str(row[key]))
+        found[record_kind] = sorted(ids - _linked_elsewhere(lake, record_kind, ids, customer_ids))
+    return found
+
+
+def _linked_elsewhere(lake: Lake, record_kind: str, ids: set[str], customer_ids: list[str]) -> set[str]:
+    """Of these record ids, those the last build linked to another customer."""
+    if not ids:
+        return set()
+    links = read_polars(
+        lake.table(tables.IDENTITY_LINKS),
+        row_filter=is_in("value", sorted(ids)),
+        columns=("customer_id", "kind", "value"),
+    )
+    others = links.filter((pl.col("kind") == record_kind) & ~pl.col("customer_id").is_in(customer_ids))
+    return set(others["value"])
 
 
 def _split_shared(

@@ -110,7 +110,7 @@ class PrivacyWorker:
                 if given_kind == "customer_id"
                 else customers_of(self.lake, given_kind, value, default_region=region)
             )
-            subject = find_subject(self.lake, customers)
+            subject = find_subject(self.lake, customers, default_region=region)
             pending["subject"] = subject.to_json()
             self._save(session, request, pending=json.dumps(pending), step="resolved")
             return subject
