@@ -1,18 +1,18 @@
 """The suppression list at ingestion: is this record an erased data subject's?
 
 Values are normalised as identity resolution normalises them, then hashed with the salt the
-erasure used, and looked up in the store's suppressions (re-read every `refresh_seconds`, so an
-erasure reaches running workers within that time).
+erasure used, and looked up in the store's suppressions. Each batch asks the store whether the
+list changed (a count and the newest time, one indexed read) and re-reads it only then, so an
+erasure reaches running workers at their next batch, not after a refresh interval.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 import polars as pl
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from identity.normalize import IDENTIFIER_KINDS, normalize_identifier
 from privacy.hashing import identifier_hash
@@ -22,14 +22,13 @@ from schema.store import Suppression
 class StoreSuppressor:
     """An `ingest.suppression.Suppressor` backed by the operational store."""
 
-    def __init__(self, engine: Engine, key: bytes, *, default_region: str = "US", refresh_seconds: float = 30.0):
+    def __init__(self, engine: Engine, key: bytes, *, default_region: str = "US"):
         self._engine = engine
         self._key = key
         self._region = default_region
-        self._refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
         self._hashes: set[tuple[str, str]] = set()
-        self._read_at = float("-inf")
+        self._version: tuple[object, ...] | None = None
 
     def active(self) -> bool:
         """True when any erasure suppressed identifiers."""
@@ -49,9 +48,10 @@ class StoreSuppressor:
         return found
 
     def _current(self) -> set[tuple[str, str]]:
-        with self._lock:
-            if time.monotonic() - self._read_at >= self._refresh_seconds:
-                with Session(self._engine) as session:
-                    self._hashes = {(k, h) for k, h in session.exec(select(Suppression.kind, Suppression.value_hash))}
-                self._read_at = time.monotonic()
+        """The suppressed hashes, re-read when the list changed since the last look."""
+        with self._lock, Session(self._engine) as session:
+            version = tuple(session.exec(select(func.count(), func.max(Suppression.created_at))).one())
+            if version != self._version:
+                self._hashes = {(k, h) for k, h in session.exec(select(Suppression.kind, Suppression.value_hash))}
+                self._version = version
             return self._hashes

@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from core.config import Settings
 from core.db import make_engine
 from core.errors import ErasedDuringBuildError
+from identity.normalize import normalize_identifier
 from ingest.entities import USERS
 from ingest.sources.files import FileSource
 from ingest.stream import consume_events, stream_worker
@@ -34,7 +35,7 @@ from lakehouse.query import read_polars
 from lakehouse.write import CLOCK_MARGIN_MS
 from pipeline import store_suppressor
 from privacy import requests
-from privacy.hashing import salt
+from privacy.hashing import identifier_hash, salt
 from privacy.ledger import verify_chain
 from privacy.worker import PrivacyWorker
 from schema import lake as tables
@@ -343,3 +344,24 @@ def test_an_erasure_during_a_build_stops_it_and_the_subject_does_not_come_back(
     identity, profiles = pipeline.build_gold(settings, lake, now=datetime.now(UTC))
     assert identity is not None and profiles is not None and profiles.customers > 0
     assert subject_is_gone()
+
+
+def test_a_running_workers_suppression_list_takes_in_a_new_erasure_at_its_next_batch(
+    settings: Settings, engine: Engine
+) -> None:
+    suppressor = store_suppressor(settings, engine)
+    spelled = "Late.Comer+news@Example.COM"
+    candidates = pl.DataFrame({"row": [0, 1], "kind": ["email", "email"], "value": [spelled, "someone@example.com"]})
+    assert suppressor.hits(candidates) == set()
+
+    normalised = normalize_identifier("email", spelled)
+    assert normalised is not None
+    with Session(engine) as session, session.begin():
+        session.add(
+            Suppression(
+                kind="email", value_hash=identifier_hash(salt(settings), "email", normalised), request_id="late",
+                created_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+
+    assert suppressor.hits(candidates) == {0}
