@@ -6,8 +6,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -33,6 +34,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def lock_for_writing(session: Session, table: str) -> None:
+    """Make writers of `table` take turns until this transaction ends; readers go on.
+
+    PostgreSQL takes an EXCLUSIVE table lock (its row locks would let a delete that started first
+    miss rows inserted meanwhile); SQLite lets one writer in at a time anyway, so nothing is done there.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE'))
 
 
 class ReadConnections:

@@ -14,11 +14,19 @@ from typing import Literal
 from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
+from core.db import lock_for_writing
 from core.errors import InvalidInputError, NotFoundError
 from identity.normalize import IDENTIFIER_KINDS, IdentifierKind, normalize_identifier
 from privacy.hashing import identifier_hash
 from privacy.subject import Subject
-from schema.store import SERVING_MODELS, CustomerRedirect, IdentityOverride, PrivacyRequest, Suppression
+from schema.store import (
+    SERVING_MODELS,
+    CustomerRedirect,
+    IdentityOverride,
+    PrivacyRequest,
+    ServingBuild,
+    Suppression,
+)
 
 RequestKind = Literal["erasure", "access"]
 SubjectKind = Literal["email", "phone", "loyalty_id", "user_id", "device_id", "marketplace_buyer_id", "customer_id"]
@@ -122,7 +130,12 @@ def suppress(session: Session, subject: Subject, *, request_id: str, key: bytes,
 
 
 def forget_in_store(session: Session, subject: Subject) -> int:
-    """Delete the subject's serving rows, redirects and identity overrides; rows deleted."""
+    """Delete the subject's serving rows, redirects and identity overrides; rows deleted.
+
+    Takes turns with a build's serving swap (`core.db.lock_for_writing`), so the swap either lands
+    first and its rows are deleted here, or lands after and finds the erasure (see `project`).
+    """
+    lock_for_writing(session, ServingBuild.__tablename__)
     ids = list(subject.customer_ids)
     records = [*(f"users:{u}" for u in subject.user_ids), *(f"orders:{o}" for o in subject.order_ids)]
     statements = [delete(model).where(col(model.customer_id).in_(ids)) for model in CUSTOMER_TABLES]  # type: ignore[attr-defined]

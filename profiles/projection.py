@@ -14,6 +14,7 @@ import polars as pl
 from sqlalchemy import Engine, delete, insert
 from sqlmodel import Session, SQLModel, col, select
 
+from core.db import lock_for_writing
 from identity.stable import redirects
 from lakehouse.query import newest_per
 from profiles.metrics import cents
@@ -160,6 +161,7 @@ def project(
     that last check and the swap.
     """
     with Session(engine) as session, session.begin():
+        lock_for_writing(session, ServingBuild.__tablename__)
         session.execute(delete(ServingBuild))
         if before_swap is not None:
             before_swap()
