@@ -16,7 +16,7 @@ from typing import cast
 import polars as pl
 
 from core.errors import NotFoundError
-from identity.normalize import IdentifierKind, normalize_device_id, normalize_identifier
+from identity.normalize import IdentifierKind, normalize_device_id, normalize_identifier, phone_region
 from identity.records import map_distinct
 from identity.stable import redirects
 from lakehouse.lake import Lake
@@ -80,7 +80,8 @@ def find_subject(lake: Lake, customer_ids: list[str], *, default_region: str = "
     Records landed since the last build are theirs too, though no link names them yet: orders of
     their accounts, and accounts and orders carrying a value only they hold (a guest order with
     their e-mail, an account opened with their phone), unless the last build gave that record to
-    someone else. Phones without a country prefix are read in `default_region`, as at ingestion.
+    someone else. Phones without a country prefix are read in the record's country, else in
+    `default_region`, as identity resolution reads them.
     """
     links = read_polars(lake.table(tables.IDENTITY_LINKS), row_filter=is_in("customer_id", customer_ids))
     if links.is_empty():
@@ -115,10 +116,16 @@ def find_subject(lake: Lake, customer_ids: list[str], *, default_region: str = "
     )
 
 
-# Where each table keeps identifier values, and the record kind its links name it by.
+# Where each table keeps identifier values, the record kind its links name it by, and the country
+# its phones are read in (as identity resolution reads them).
 _CARRIERS = {
-    "users": (tables.USERS, "user_id", ("email", "phone", "loyalty_id")),
-    "orders": (tables.ORDERS, "order_id", ("email", "phone", "loyalty_id", "device_id", "marketplace_buyer_id")),
+    "users": (tables.USERS, "user_id", ("email", "phone", "loyalty_id"), "country"),
+    "orders": (
+        tables.ORDERS,
+        "order_id",
+        ("email", "phone", "loyalty_id", "device_id", "marketplace_buyer_id"),
+        "ship_country",
+    ),
 }
 
 
@@ -151,18 +158,19 @@ def _carrying(
     for kind, value in exclusive:
         wanted.setdefault(kind, set()).add(value)
     found: dict[str, list[str]] = {}
-    for record_kind, (definition, key, columns) in _CARRIERS.items():
+    for record_kind, (definition, key, columns, country) in _CARRIERS.items():
         kinds = [c for c in columns if c in wanted]
         if not kinds:
             continue
-        read = (key, *kinds, *(("platform",) if "marketplace_buyer_id" in kinds else ()))
+        read = (key, *kinds, country, *(("platform",) if "marketplace_buyer_id" in kinds else ()))
         rows = read_polars(lake.table(definition), columns=read)
         near = pl.any_horizontal(_loose(k, pl.col(k)).is_in(_loose_keys(k, wanted[k])) for k in kinds)
         ids = set()
         for row in rows.filter(near).iter_rows(named=True):
+            region = phone_region(row[country], default_region)
             for kind in kinds:
                 raw = (row["platform"], row[kind]) if kind == "marketplace_buyer_id" else row[kind]
-                normalised = normalize_identifier(cast(IdentifierKind, kind), raw, default_region=default_region)
+                normalised = normalize_identifier(cast(IdentifierKind, kind), raw, default_region=region)
                 if normalised is not None and normalised in wanted[kind]:
                     ids.add(str(row[key]))
         found[record_kind] = sorted(ids - _linked_elsewhere(lake, record_kind, ids, customer_ids))

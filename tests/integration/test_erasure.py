@@ -143,20 +143,22 @@ def test_an_order_of_the_subjects_account_placed_since_the_last_build_is_theirs(
     assert "shopsphere:987654321" in find_subject(lake, [customer]).order_ids
 
 
+@pytest.mark.parametrize(("prefix", "country", "base"), [("+1", "US", 987650000), ("+44", "GB", 987660000)])
 def test_an_account_and_a_guest_order_carrying_the_subjects_values_since_the_last_build_are_theirs(
-    lake: Lake,
+    lake: Lake, prefix: str, country: str, base: int
 ) -> None:
     """Landed after the last build, so no link names them: an account opened with the subject's phone in
-    national form, and a guest order with their e-mail spelled another way; a stranger's order is not theirs."""
+    national form (read in the account's country), and a guest order with their e-mail spelled another
+    way; a stranger's order is not theirs."""
     import phonenumbers
 
     links = read_polars(lake.table(tables.IDENTITY_LINKS)).filter(pl.col("link_type") == "identifier")
-    us_phones = links.filter((pl.col("kind") == "phone") & pl.col("value").str.starts_with("+1"))
-    candidates = us_phones.join(links.filter(pl.col("kind") == "email"), on="customer_id")["customer_id"].unique()
+    phones = links.filter((pl.col("kind") == "phone") & pl.col("value").str.starts_with(prefix))
+    candidates = phones.join(links.filter(pl.col("kind") == "email"), on="customer_id")["customer_id"].unique()
     subjects = {c: find_subject(lake, [c]) for c in sorted(candidates)}
     customer, before = next((c, s) for c, s in subjects.items() if {"email", "phone"} <= {k for k, _ in s.identifiers})
     email = next(v for k, v in before.identifiers if k == "email")
-    phone = next(v for k, v in before.identifiers if k == "phone" and v.startswith("+1"))
+    phone = next(v for k, v in before.identifiers if k == "phone" and v.startswith(prefix))
     local, domain = email.split("@")
     orders, users = lake.table(tables.ORDERS), lake.table(tables.USERS)
     template = read_polars(orders).head(1)
@@ -165,24 +167,24 @@ def test_an_account_and_a_guest_order_carrying_the_subjects_values_since_the_las
     def guest_order(number: int, address: str) -> pl.DataFrame:
         return template.with_columns(
             order_id=pl.lit(f"shopsphere:{number}"), source_order_id=pl.lit(str(number)), email=pl.lit(address),
-            source=pl.lit("web"), platform=pl.lit("shopsphere"),
-            marketplace_buyer_id=pl.lit(None, pl.String), **nobody,
+            source=pl.lit("web"), platform=pl.lit("shopsphere"), marketplace_buyer_id=pl.lit(None, pl.String),
+            **nobody,
         )  # fmt: skip
 
-    orders_landed = pl.concat(
-        [guest_order(987650001, f" {local.upper()}+promo@{domain.upper()} "), guest_order(987650002, f"x{email}")]
+    landed = pl.concat(
+        [guest_order(base + 1, f" {local.upper()}+promo@{domain.upper()} "), guest_order(base + 2, f"x{email}")]
     )
-    write.append(orders, orders_landed.to_arrow())
+    write.append(orders, landed.to_arrow())
     account_template = read_polars(users).head(1)
     national = phonenumbers.format_number(phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.NATIONAL)
     account = account_template.with_columns(
-        user_id=pl.lit(987650003, account_template.schema["user_id"]), phone=pl.lit(national),
-        email=pl.lit(None, pl.String), loyalty_id=pl.lit(None, pl.String),
+        user_id=pl.lit(base + 3, account_template.schema["user_id"]), phone=pl.lit(national),
+        country=pl.lit(country), email=pl.lit(None, pl.String), loyalty_id=pl.lit(None, pl.String),
     )  # fmt: skip
     write.append(users, account.to_arrow())
 
     after = find_subject(lake, [customer])
 
-    assert "shopsphere:987650001" in after.order_ids and "shopsphere:987650002" not in after.order_ids
-    assert 987650001 in after.source_order_ids
-    assert 987650003 in after.user_ids and 987650003 not in before.user_ids
+    assert f"shopsphere:{base + 1}" in after.order_ids and f"shopsphere:{base + 2}" not in after.order_ids
+    assert base + 1 in after.source_order_ids
+    assert base + 3 in after.user_ids and base + 3 not in before.user_ids
