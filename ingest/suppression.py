@@ -18,7 +18,8 @@ from ingest.marketplace import MappingError, parse_document
 from ingest.quarantine import QuarantinedRecord
 
 IDENTIFIER_COLUMNS = ("email", "phone", "loyalty_id", "user_id", "device_id")
-CANDIDATES = {"row": pl.Int64, "kind": pl.String, "value": pl.String}
+COUNTRY_COLUMNS = ("country", "ship_country")  # where a record says which country its phone is read in
+CANDIDATES = {"row": pl.Int64, "kind": pl.String, "value": pl.String, "country": pl.String}
 
 
 class Suppressor(Protocol):
@@ -29,18 +30,21 @@ class Suppressor(Protocol):
         ...
 
     def hits(self, candidates: pl.DataFrame) -> set[int]:
-        """The `row` numbers of `candidates` (row, kind, raw value) whose value is suppressed."""
+        """The `row` numbers of `candidates` (row, kind, raw value, and the record's country when the
+        source says it, else null) whose value is suppressed."""
         ...
 
 
 def table_identifiers(rows: pa.Table) -> pl.DataFrame:
-    """(row, kind, value) of the identifier columns a source table carries (accounts, orders)."""
+    """(row, kind, value, country) of the identifier columns a source table carries (accounts, orders)."""
     present = [c for c in IDENTIFIER_COLUMNS if c in rows.column_names]
     if not present or not len(rows):
         return pl.DataFrame(schema=CANDIDATES)
+    country = next((rows.column(c).cast(pa.string()) for c in COUNTRY_COLUMNS if c in rows.column_names), None)
     frame = pl.DataFrame({c: rows.column(c).cast(pa.string()) for c in present}).with_row_index("row")
-    long = frame.unpivot(index="row", on=present, variable_name="kind", value_name="value")
-    return long.drop_nulls("value").with_columns(pl.col("row").cast(pl.Int64))
+    frame = frame.with_columns(country=pl.Series(country, dtype=pl.String) if country is not None else pl.lit(None))
+    long = frame.unpivot(index=["row", "country"], on=present, variable_name="kind", value_name="value")
+    return long.drop_nulls("value").select(pl.col("row").cast(pl.Int64), "kind", "value", "country")
 
 
 def event_identifiers(rows: pa.Table) -> pl.DataFrame:
@@ -52,12 +56,13 @@ def event_identifiers(rows: pa.Table) -> pl.DataFrame:
         pl.col("payload").str.json_path_match("$.user_id").alias("user_id"),
         pl.col("payload").str.json_path_match("$.device_id").alias("device_id"),
     )
-    return fields.unpivot(index="row", variable_name="kind", value_name="value").drop_nulls("value")
+    long = fields.unpivot(index="row", variable_name="kind", value_name="value").drop_nulls("value")
+    return long.with_columns(country=pl.lit(None, pl.String))
 
 
 def document_identifiers(rows: pa.Table) -> pl.DataFrame:
-    """(row, kind, value) of the buyer's e-mail, phone and marketplace id in each marketplace document."""
-    found: list[tuple[int, str, str]] = []
+    """(row, kind, value, country) of the buyer's e-mail, phone and marketplace id in each marketplace document."""
+    found: list[tuple[int, str, str, str | None]] = []
     for row, text in enumerate(rows.column("document").to_pylist()):
         try:
             order = parse_document(text if isinstance(text, str) else json.dumps(text, default=str))
@@ -69,7 +74,7 @@ def document_identifiers(rows: pa.Table) -> pl.DataFrame:
             ("marketplace_buyer_id", order.buyer_id),
         ):
             if value:
-                found.append((row, kind, value))
+                found.append((row, kind, value, order.country))
     return pl.DataFrame(found, schema=CANDIDATES, orient="row")
 
 
@@ -89,7 +94,7 @@ def text_identifiers(texts: list[str]) -> pl.DataFrame:
         pl.concat_list(pl.col("text").str.json_path_match("$.device_id")).alias("device_id"),
     )
     long = found.unpivot(index="row", variable_name="kind", value_name="value").explode("value")
-    return long.drop_nulls("value")
+    return long.drop_nulls("value").with_columns(country=pl.lit(None, pl.String))
 
 
 def identifiers_of(rows: pa.Table) -> pl.DataFrame:

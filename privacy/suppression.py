@@ -14,7 +14,7 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from identity.normalize import IDENTIFIER_KINDS, normalize_identifier
+from identity.normalize import IDENTIFIER_KINDS, normalize_identifier, phone_region
 from privacy.hashing import identifier_hash
 from schema.store import Suppression
 
@@ -35,16 +35,21 @@ class StoreSuppressor:
         return bool(self._current())
 
     def hits(self, candidates: pl.DataFrame) -> set[int]:
-        """Rows of `candidates` (row, kind, raw value) whose normalised value an erasure suppressed."""
+        """Rows of `candidates` (row, kind, raw value, and the record's country when known) whose normalised
+        value an erasure suppressed; phones are read in the record's country, as identity resolution reads them."""
         suppressed = self._current()
         if not suppressed:
             return set()
+        if "country" not in candidates.columns:
+            candidates = candidates.with_columns(country=pl.lit(None, pl.String))
+        known = candidates.filter(pl.col("kind").is_in(IDENTIFIER_KINDS))
         found: set[int] = set()
-        pairs = candidates.filter(pl.col("kind").is_in(IDENTIFIER_KINDS)).select("kind", "value").unique()
-        for kind, value in pairs.iter_rows():
-            normalised = normalize_identifier(kind, value, default_region=self._region)
+        for kind, value, country in known.select("kind", "value", "country").unique().iter_rows():
+            region = phone_region(country, self._region) if kind == "phone" else self._region
+            normalised = normalize_identifier(kind, value, default_region=region)
             if normalised is not None and (kind, identifier_hash(self._key, kind, normalised)) in suppressed:
-                found |= set(candidates.filter((pl.col("kind") == kind) & (pl.col("value") == value))["row"])
+                same = (pl.col("kind") == kind) & (pl.col("value") == value) & pl.col("country").eq_missing(country)
+                found |= set(known.filter(same)["row"])
         return found
 
     def _current(self) -> set[tuple[str, str]]:

@@ -25,7 +25,6 @@ from sqlmodel import Session, select
 from core.config import Settings
 from core.db import make_engine
 from core.errors import ErasedDuringBuildError
-from identity.normalize import normalize_identifier
 from ingest.entities import USERS
 from ingest.sources.files import FileSource
 from ingest.stream import consume_events, stream_worker
@@ -349,19 +348,25 @@ def test_an_erasure_during_a_build_stops_it_and_the_subject_does_not_come_back(
 def test_a_running_workers_suppression_list_takes_in_a_new_erasure_at_its_next_batch(
     settings: Settings, engine: Engine
 ) -> None:
+    """Phones are read in the record's country: a British number in national form is the same number."""
     suppressor = store_suppressor(settings, engine)
-    spelled = "Late.Comer+news@Example.COM"
-    candidates = pl.DataFrame({"row": [0, 1], "kind": ["email", "email"], "value": [spelled, "someone@example.com"]})
+    candidates = pl.DataFrame(
+        {
+            "row": [0, 1, 2, 3],
+            "kind": ["email", "email", "phone", "phone"],
+            "value": ["Late.Comer+news@Example.COM", "someone@example.com", "07457 416937", "07457 416937"],
+            "country": [None, None, "GB", None],
+        }
+    )
     assert suppressor.hits(candidates) == set()
 
-    normalised = normalize_identifier("email", spelled)
-    assert normalised is not None
     with Session(engine) as session, session.begin():
-        session.add(
-            Suppression(
-                kind="email", value_hash=identifier_hash(salt(settings), "email", normalised), request_id="late",
-                created_at=datetime.now(UTC),
-            )
-        )  # fmt: skip
+        for kind, value in (("email", "late.comer@example.com"), ("phone", "+447457416937")):
+            session.add(
+                Suppression(
+                    kind=kind, value_hash=identifier_hash(salt(settings), kind, value), request_id="late",
+                    created_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
 
-    assert suppressor.hits(candidates) == {0}
+    assert suppressor.hits(candidates) == {0, 2}, "read in the US, 07457 416937 is no number at all"
