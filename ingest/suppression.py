@@ -42,7 +42,9 @@ def table_identifiers(rows: pa.Table) -> pl.DataFrame:
         return pl.DataFrame(schema=CANDIDATES)
     country = next((rows.column(c).cast(pa.string()) for c in COUNTRY_COLUMNS if c in rows.column_names), None)
     frame = pl.DataFrame({c: rows.column(c).cast(pa.string()) for c in present}).with_row_index("row")
-    frame = frame.with_columns(country=pl.Series(country, dtype=pl.String) if country is not None else pl.lit(None))
+    frame = frame.with_columns(
+        country=pl.Series(country, dtype=pl.String) if country is not None else pl.lit(None, pl.String)
+    )
     long = frame.unpivot(index=["row", "country"], on=present, variable_name="kind", value_name="value")
     return long.drop_nulls("value").select(pl.col("row").cast(pl.Int64), "kind", "value", "country")
 
