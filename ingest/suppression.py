@@ -26,7 +26,8 @@ class Suppressor(Protocol):
     """Which records carry an erased subject's identifier."""
 
     def active(self) -> bool:
-        """True when any subject is suppressed; until then batches are not even looked at."""
+        """True when any subject is suppressed; until then batches are not even looked at. Asked before
+        `hits` for every batch, so an implementation may take in list changes here."""
         ...
 
     def hits(self, candidates: pl.DataFrame) -> set[int]:

@@ -31,17 +31,18 @@ class StoreSuppressor:
         self._version: tuple[object, ...] | None = None
 
     def active(self) -> bool:
-        """True when any erasure suppressed identifiers."""
-        return bool(self._current())
+        """True when any erasure suppressed identifiers; asked once a batch, so it is where the list is refreshed."""
+        return bool(self._current(refresh=True))
 
     def hits(self, candidates: pl.DataFrame) -> set[int]:
         """Rows of `candidates` (row, kind, raw value, and the record's country when known) whose normalised
-        value an erasure suppressed; phones are read in the record's country, as identity resolution reads them."""
-        suppressed = self._current()
+        value an erasure suppressed; phones are read in the record's country, as identity resolution reads them.
+
+        Uses the list as the batch's `active` read it (one store read a batch, not two).
+        """
+        suppressed = self._current(refresh=self._version is None)
         if not suppressed:
             return set()
-        if "country" not in candidates.columns:
-            candidates = candidates.with_columns(country=pl.lit(None, pl.String))
         known = candidates.filter(pl.col("kind").is_in(IDENTIFIER_KINDS))
         found: set[int] = set()
         for kind, value, country in known.select("kind", "value", "country").unique().iter_rows():
@@ -52,8 +53,10 @@ class StoreSuppressor:
                 found |= set(known.filter(same)["row"])
         return found
 
-    def _current(self) -> set[tuple[str, str]]:
-        """The suppressed hashes, re-read when the list changed since the last look."""
+    def _current(self, *, refresh: bool) -> set[tuple[str, str]]:
+        """The suppressed hashes; with `refresh`, re-read when the list changed since the last look."""
+        if not refresh:
+            return self._hashes
         with self._lock, Session(self._engine) as session:
             version = tuple(session.exec(select(func.count(), func.max(Suppression.created_at))).one())
             if version != self._version:

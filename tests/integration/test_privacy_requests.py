@@ -369,4 +369,5 @@ def test_a_running_workers_suppression_list_takes_in_a_new_erasure_at_its_next_b
                 )
             )  # fmt: skip
 
+    assert suppressor.active()  # each batch asks first: that is where the list is taken in
     assert suppressor.hits(candidates) == {0, 2}, "read in the US, 07457 416937 is no number at all"
