@@ -49,7 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
-    app.include_router(customers.router)  # first: routes are tried in order, and profiles are the hottest
+    app.include_router(customers.hot_router)  # first: routes are tried in order, and profiles are the hottest
+    app.include_router(customers.router)
     app.include_router(health.router)
     app.include_router(identity.router)
     app.include_router(inventory.router)

@@ -74,3 +74,8 @@ def test_other_databases_give_the_connection_back_to_the_pool(engine: Engine, mo
     assert engine.pool.checkedout() == 0
     assert body_of(engine, connections).one(id=1) == ("first",)
     assert engine.pool.checkedout() == 0
+
+
+def test_sqlite_connections_read_through_a_memory_map(engine: Engine):
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA mmap_size")).scalar_one() > 0
