@@ -245,7 +245,7 @@ def build() -> None:
     """Resolve identities, compute metrics and project profiles from the conformed tables (if they changed)."""
     from datetime import UTC, datetime
 
-    from core.errors import ErasedDuringBuildError
+    from core.errors import ErasureFencedError
     from lakehouse.lake import Lake
     from migrations import upgrade_head
     from pipeline import build_gold
@@ -256,8 +256,8 @@ def build() -> None:
         lake.create()
         try:
             identity, _ = build_gold(config, lake, now=datetime.now(UTC), step=lambda name: status.update(name))
-        except ErasedDuringBuildError as exc:
-            console.print(f"[red]stopped:[/red] {exc}")
+        except ErasureFencedError as exc:
+            console.print(f"[red]stopped:[/red] {exc}; run `c360 build` again")
             raise typer.Exit(1) from exc
     console.print(
         "gold layer current" if identity is None else f"built {identity.build_id}: {identity.customers} customers"

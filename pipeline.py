@@ -107,7 +107,7 @@ def build_gold(
 
     Every gold table and the serving store must carry one build for it to be current: a build
     stopped anywhere before the projection commits runs again in full next time. An erasure
-    committed while the build runs stops it (ErasedDuringBuildError) before it writes anything
+    committed while the build runs stops it (ErasureFencedError) before it writes anything
     computed from rows read before the erasure.
     """
     announce = step or (lambda _name: None)

@@ -40,9 +40,10 @@ class NoSuchTableError(NotFoundError):
     """Raised when a lakehouse table has not been created yet (run `c360 run` or `c360 init`)."""
 
 
-class ErasedDuringBuildError(C360Error):
-    """Raised when an erasure committed while a build ran: its outputs, computed from rows read before,
-    could hold the erased subject again, so they are not written (build again)."""
+class ErasureFencedError(C360Error):
+    """Raised when an erasure committed on a table after fenced work (a build, a batch landing) read its
+    inputs: its outputs, computed from rows read before, could hold the erased subject again, so they
+    are not written (a build stops; a batch is checked and landed again)."""
 
 
 class InvalidInputError(C360Error):

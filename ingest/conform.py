@@ -21,6 +21,7 @@ from lakehouse import merge
 from lakehouse.lake import Lake, Table
 from lakehouse.snapshots import appended_since, last_property
 from lakehouse.tables import evolve_to, iceberg_type_of
+from lakehouse.write import fenced_retrying
 from schema.lake import PROP_RAW_CONSUMED
 
 logger = logging.getLogger(__name__)
@@ -55,9 +56,22 @@ def advance(
     """Conform and merge every raw snapshot the conformed tables have not taken in yet.
 
     `landed` is a raw snapshot the caller has just committed, with its rows: those are used as they
-    are instead of being read back.
+    are instead of being read back. Fenced against erasures: an erasure committing on a table this
+    writes after its raw rows were read refuses the write, and the rest runs again on the raw table
+    as the erasure left it (read back, `landed` or not).
     """
     report = AdvanceReport(entity.name)
+    attempts = iter((landed,))  # the first attempt may use the landed rows; a second reads them back
+    fenced_retrying(lambda: _take_in(lake, entity, env, next(attempts, None), report), what=f"conforming {entity.name}")
+    if report.raw_snapshots:
+        logger.info("conformed %s: %s", entity.name, report)
+    return report
+
+
+def _take_in(
+    lake: Lake, entity: Entity, env: ConformEnv, landed: tuple[int, pa.Table] | None, report: AdvanceReport
+) -> None:
+    """Conform the raw snapshots not taken in yet, adding to `report` as each one's writes commit."""
     raw = lake.table(entity.raw)
     for snapshot_id, load in appended_since(raw, consumed_snapshot(lake, entity)):
         rows = landed[1] if landed is not None and landed[0] == snapshot_id else load()
@@ -70,9 +84,6 @@ def advance(
         report.rows_in += len(rows)
         report.rows_rejected += len(records)
         report.rejected.extend(records)
-    if report.raw_snapshots:
-        logger.info("conformed %s: %s", entity.name, report)
-    return report
 
 
 def apply_writes(lake: Lake, entity: Entity, raw: Table, writes: list[Write], progress: dict[str, str]) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Protocol
 
 import polars as pl
@@ -35,6 +36,7 @@ from ingest.validate import type_columns
 from lakehouse.lake import Lake
 from lakehouse.query import read_arrow, to_frame
 from lakehouse.snapshots import last_property
+from lakehouse.write import fenced_retrying
 from schema import lake as tables
 from schema.lake import PROP_WATERMARK
 from schema.raw import OP_DELETE
@@ -132,7 +134,7 @@ class Worker:
                 drained = len(batch.rows) + len(batch.refused) < self.batch_rows
                 if not drained:
                     pending = reader.submit(self.source.next_batch, entity, batch.last, self.batch_rows)
-                counts = self._land(entity, batch, after)
+                counts = fenced_retrying(partial(self._land, entity, batch, after), what=f"landing {entity.name}")
                 run.batches.append(counts)
                 run.conformed.append(advance(self.lake, entity, env, landed=counts.landed))
                 counts.landed = None
@@ -143,6 +145,11 @@ class Worker:
                     return
 
     def _land(self, entity: Entity, batch: Batch, after: list[object] | None) -> BatchCounts:
+        """Refusals to the quarantine, rows of erased subjects dropped, the rest to the raw table.
+
+        Runs behind an erasure fence and reads the suppression list inside it: a landing refused
+        by an erasure runs again and drops that subject's rows too.
+        """
         ctx = self._context(entity, after)
         watermark = json.dumps(batch.last, default=str)
         refused = [_with_batch(r, ctx.batch_id) for r in batch.refused]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -30,7 +30,7 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.update.snapshot import _SnapshotProducer
 from pyiceberg.utils.properties import property_as_int
 
-from core.errors import CommitConflictError, ErasedDuringBuildError, SchemaEvolutionError
+from core.errors import CommitConflictError, ErasureFencedError, SchemaEvolutionError
 from core.failpoints import failpoint
 from lakehouse.snapshots import erasure_since, last_property
 
@@ -104,12 +104,31 @@ def fenced_against_erasure(since: datetime) -> Iterator[None]:
         _ERASURE_FENCE.reset(token)
 
 
+def fenced_retrying(work: Callable[[], T], *, what: str, attempts: int = 5) -> T:
+    """Run `work` behind a fence raised as it starts; refused by an erasure, run it again from the start.
+
+    For work that reads what it needs afresh each time (a batch landing reads the suppression list,
+    a conform step its raw rows): the next run sees the erasure. Each wait is a clock margin longer
+    than the last (1 s, 2 s, ...): the erasure's own later deletes would refuse a run started among them.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with fenced_against_erasure(datetime.now(UTC)):
+                return work()
+        except ErasureFencedError as exc:
+            if attempt == attempts:
+                raise
+            logger.info("%s: %s; running it again", what, exc)
+            time.sleep(attempt * CLOCK_MARGIN_MS / 1000)
+    raise AssertionError("unreachable")
+
+
 def refuse_if_erased(table: Table | TableMetadata, name: str) -> None:
-    """Raise ErasedDuringBuildError when the fence is up and an erasure touched the table since it went up."""
+    """Raise ErasureFencedError when the fence is up and an erasure touched the table since it went up."""
     since = _ERASURE_FENCE.get()
     if since is not None and (request := erasure_since(table, since)) is not None:
-        raise ErasedDuringBuildError(
-            f"{name}: erasure {request} committed while this build ran; its outputs are not written (build again)"
+        raise ErasureFencedError(
+            f"{name}: erasure {request} committed after this work read its inputs; its outputs are not written"
         )
 
 
@@ -120,7 +139,8 @@ def commit_with_retry(
 
     pyiceberg already re-applies a commit when only the metadata pointer moved; a conflict it
     cannot resolve (a file we rewrite was removed meanwhile, new rows for our keys) surfaces here,
-    and the whole operation is planned again on the refreshed table. With `replan_on_conflict`
+    and the whole operation is planned again on the refreshed table. So is a plan that found a
+    metadata file gone because a concurrent expiry deleted it. With `replan_on_conflict`
     pyiceberg's own re-apply is bypassed: any concurrent commit sends the operation back to be
     planned again, for writers whose plan depends on what the table holds (a fence).
     """
@@ -128,10 +148,18 @@ def commit_with_retry(
     replan_on_conflict = replan_on_conflict or _ERASURE_FENCE.get() is not None
     for attempt in range(1, attempts + 1):
         table.refresh()
+        based_on = table.metadata_location
         tx = table.transaction()
         try:
             result = operation(tx)
             refuse_if_erased(tx.table_metadata, name)
+        except FileNotFoundError:
+            _discard_staged(tx._snapshot_producers)
+            if attempt == attempts or table.refresh().metadata_location == based_on:
+                raise
+            # an expiry (an erasure's purge, say) committed meanwhile and deleted files the plan read
+            logger.warning("files of %s went while planning (attempt %d): re-planning", name, attempt)
+            continue
         except BaseException:
             _discard_staged(tx._snapshot_producers)  # nothing was sent to the catalog
             raise
@@ -194,6 +222,16 @@ def append(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None
     """Append rows in one commit, with optional snapshot summary properties."""
     conformed = conform(table.schema().as_arrow(), data)
     return commit_with_retry(table, lambda tx: stage_append(tx, conformed, properties or {}))
+
+
+def mark(table: Table, properties: Mapping[str, str]) -> WriteResult:
+    """Commit a snapshot that adds nothing and carries `properties`: a mark every later commit sees."""
+
+    def run(tx: Transaction) -> WriteResult:
+        tx.update_snapshot(snapshot_properties=dict(properties)).fast_append().commit()
+        return WriteResult(table=".".join(table.name()), operation="append")
+
+    return commit_with_retry(table, run)
 
 
 def append_checked(

@@ -1,5 +1,9 @@
 """Erasure in the lakehouse: delete the subject's rows from every table, purge old files, prove it.
 
+0. Once the subject's identifiers are suppressed, every table is marked with the erasure: a writer
+   that read the suppression list or its inputs before the mark is refused when it commits
+   (`lakehouse.write.fenced_against_erasure`) and reads them again. What landed before the mark,
+   the subject is resolved again to find.
 1. Each table's rows of the subject are deleted by key with the file-level delete: only the data
    files holding them are rewritten, without those rows.
 2. Every touched table then expires its older snapshots and deletes each file no snapshot or
@@ -23,6 +27,7 @@ from lakehouse.merge import delete_keys
 from lakehouse.query import read_polars
 from lakehouse.scan import occurs, scan_table
 from lakehouse.snapshots import erasure_properties, totals
+from lakehouse.write import mark
 from privacy.subject import Subject
 from schema import lake as tables
 from schema.lake import PROP_ERASURE
@@ -128,6 +133,13 @@ def quarantined_rows(lake: Lake, subject: Subject) -> list[str]:
             if any(occurs(payload.encode(), n.encode()) for n in needles):
                 found.add(quarantine_id)
     return sorted(found)
+
+
+def mark_tables(lake: Lake, *, request_id: str) -> None:
+    """Step 0: mark every table with the erasure, whether or not it holds the subject's rows yet."""
+    properties = erasure_properties(request_id, datetime.now(UTC))
+    for definition in tables.ALL_TABLES:
+        mark(lake.table(definition), properties)
 
 
 def delete_rows(lake: Lake, subject: Subject, *, request_id: str) -> dict[str, TableReceipt]:

@@ -10,7 +10,7 @@ kept and reported.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import cast
 
 import polars as pl
@@ -48,6 +48,16 @@ class Subject:
         """The text that must be absent from every file after erasure."""
         values = {value for kind, value in self.identifiers if kind in TEXT_KINDS}
         return sorted(values | set(self.spellings))
+
+    def union(self, other: Subject) -> Subject:
+        """Every key either holds: the same person found twice, before and after more records landed.
+        A value found shared the second time stays shared (someone else holds it now)."""
+        keys: dict[str, list[object]] = {
+            f.name: sorted({*getattr(self, f.name), *getattr(other, f.name)}) for f in fields(self)
+        }
+        shared = set(keys["shared"])
+        keys["identifiers"] = [i for i in keys["identifiers"] if i not in shared]
+        return Subject(**keys)  # type: ignore[arg-type]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

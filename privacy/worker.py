@@ -1,10 +1,12 @@
 """Carry a privacy request out, step by step, so a crash anywhere resumes where it stopped.
 
 Erasure: resolve the subject to their keys (kept in the request) -> suppress their identifiers ->
-delete their rows from every lake table -> purge old snapshots and files -> forget them in the
-operational store -> search every file for their values -> write the receipt to the ledger and
-clear what the request held about them. Every step can run again without harm, so resuming is
-running the request again from its last recorded step.
+mark every lake table, so writers that read before the suppression are refused and read again ->
+resolve the subject again (records landed meanwhile are theirs too) -> delete their rows from every
+lake table -> purge old snapshots and files -> forget them in the operational store -> search every
+file for their values -> write the receipt to the ledger and clear what the request held about them.
+Every step can run again without harm, so resuming is running the request again from its last
+recorded step (the second resolution is done once: the deletes that follow remove what it reads).
 Access: resolve -> export every row held about them to a JSON file only the service can read.
 """
 
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -27,7 +30,7 @@ from core.failpoints import failpoint
 from lakehouse.lake import Lake
 from privacy import ledger, requests
 from privacy.access import expire_exports, export, forget_exports
-from privacy.erase import delete_rows, purge_history, verify
+from privacy.erase import delete_rows, mark_tables, purge_history, verify
 from privacy.hashing import salt
 from privacy.subject import Subject, customers_of, find_subject
 from schema.store import PrivacyRequest
@@ -103,23 +106,40 @@ class PrivacyWorker:
             pending = json.loads(request.pending or "{}")
             if "subject" in pending:
                 return Subject.from_json(pending["subject"])
-            given_kind, value = pending["kind"], pending["value"]
-            region = self.settings.identity.default_region
-            customers = (
-                [value]
-                if given_kind == "customer_id"
-                else customers_of(self.lake, given_kind, value, default_region=region)
-            )
-            subject = find_subject(self.lake, customers, default_region=region)
+            subject = self._find(pending)
             pending["subject"] = subject.to_json()
             self._save(session, request, pending=json.dumps(pending), step="resolved")
             return subject
 
+    def _find_again(self, request_id: str, subject: Subject) -> Subject:
+        """After the tables are marked: the subject with the records landed since they were first found."""
+        with Session(self.engine) as session:
+            request = requests.get(session, request_id)
+            pending = json.loads(request.pending or "{}")
+            if pending.get("found_after_mark"):
+                return subject
+            subject = subject.union(self._find(pending))
+            pending |= {"subject": subject.to_json(), "found_after_mark": True}
+            self._save(session, request, pending=json.dumps(pending), step="marked")
+            return subject
+
+    def _find(self, pending: dict[str, Any]) -> Subject:
+        """The subject of the identifier the request names, as the lake holds it now."""
+        given_kind, value = pending["kind"], pending["value"]
+        region = self.settings.identity.default_region
+        customers = (
+            [value]
+            if given_kind == "customer_id"
+            else customers_of(self.lake, given_kind, value, default_region=region)
+        )
+        return find_subject(self.lake, customers, default_region=region)
+
     def _erase(self, request_id: str, subject: Subject) -> dict[str, object]:
-        key = salt(self.settings)
-        with Session(self.engine) as session, session.begin():
-            suppressed = requests.suppress(session, subject, request_id=request_id, key=key, now=self.clock())
+        suppressed = self._suppress(request_id, subject)
         self._step(request_id, "suppressed")
+        mark_tables(self.lake, request_id=request_id)
+        subject = self._find_again(request_id, subject)
+        suppressed += self._suppress(request_id, subject)  # accounts found landed meanwhile
         failpoint("erase:delete")
         receipts = delete_rows(self.lake, subject, request_id=request_id)
         self._step(request_id, "deleted")
@@ -141,6 +161,11 @@ class PrivacyWorker:
             "access_exports_deleted": exports,
             "tables": [asdict(t) for t in report.tables],
         }
+
+    def _suppress(self, request_id: str, subject: Subject) -> int:
+        """Store the hashes of the subject's identifiers not stored yet; how many."""
+        with Session(self.engine) as session, session.begin():
+            return requests.suppress(session, subject, request_id=request_id, key=salt(self.settings), now=self.clock())
 
     def _finish(self, request_id: str, receipt: dict[str, object]) -> PrivacyRequest:
         """Complete the request: receipt into the ledger, and nothing about the subject left on the request."""

@@ -98,6 +98,18 @@ def test_a_subject_survives_a_round_trip_through_json() -> None:
     assert subject.needles() == ["A@X.com", "a@x.com"], "shared values are kept, so not looked for"
 
 
+def test_a_subject_found_again_holds_every_key_of_both_findings() -> None:
+    first = Subject(customer_ids=["C-1"], user_ids=[7], identifiers=[("email", "a@x.com"), ("phone", "+14155550100")])
+    later = Subject(
+        customer_ids=["C-1"], user_ids=[7, 9], order_ids=["web:3"], identifiers=[("email", "a@x.com")],
+        shared=[("phone", "+14155550100")],
+    )  # fmt: skip
+    both = first.union(later)
+    assert (both.customer_ids, both.user_ids, both.order_ids) == (["C-1"], [7, 9], ["web:3"])
+    assert both.identifiers == [("email", "a@x.com")], "a value someone else holds by now is no longer looked for"
+    assert both.shared == [("phone", "+14155550100")]
+
+
 def test_the_scan_reads_deflated_avro_manifests(lake: Lake) -> None:
     """A manifest holds data file paths; the scan must find one inside the compressed blocks."""
     table = lake.table(tables.ORDERS)

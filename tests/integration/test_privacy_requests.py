@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from core.config import Settings
 from core.db import make_engine
-from core.errors import ErasedDuringBuildError
+from core.errors import ErasureFencedError
 from ingest.entities import USERS
 from ingest.sources.files import FileSource
 from ingest.stream import consume_events, stream_worker
@@ -36,6 +36,7 @@ from pipeline import store_suppressor
 from privacy import requests
 from privacy.hashing import identifier_hash, salt
 from privacy.ledger import verify_chain
+from privacy.suppression import StoreSuppressor
 from privacy.worker import PrivacyWorker
 from schema import lake as tables
 from schema.store import CustomerProfile, LedgerEntry, PrivacyRequest, Suppression
@@ -253,6 +254,79 @@ def test_loading_an_erased_subjects_account_again_drops_it_and_the_counts_add_up
     assert subject["user_id"] not in set(users) and other["user_id"] in set(users)
 
 
+def erasure_after_first_check(
+    monkeypatch: pytest.MonkeyPatch, suppressor: StoreSuppressor, run_erasure: Callable[[], PrivacyRequest]
+) -> list[PrivacyRequest]:
+    """The privacy worker's thread carries an erasure out right after a batch first reads the suppression
+    list, before the batch commits; what it did is appended to the list returned."""
+    done: list[PrivacyRequest] = []
+    check = suppressor.active
+
+    def check_then_erasure() -> bool:
+        answer = check()
+        if not done:
+            worker = threading.Thread(target=lambda: done.append(run_erasure()))
+            worker.start()
+            worker.join()
+        return answer
+
+    monkeypatch.setattr(suppressor, "active", check_then_erasure)
+    return done
+
+
+def test_a_batch_that_read_the_suppression_list_before_an_erasure_lands_again_without_the_subject(
+    settings: Settings, engine: Engine, lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The erasure completes between the batch's suppression check and its commit: the erasure's mark refuses
+    the commit, and the landing runs again, now dropping the subject's account."""
+    subject = accounts(lake).row(0, named=True)
+    other = accounts(lake).row(1, named=True)
+    request, _ = submit(engine, settings, "erasure", "customer_id", subject["customer_id"])
+    header, *rows = (SAMPLE_DIR / "users.csv").read_text().splitlines()
+    lines = [r for r in rows if r.split(",", 1)[0] in (str(subject["user_id"]), str(other["user_id"]))]
+    (tmp_path / "users.csv").write_text("\n".join([header, *lines]) + "\n")
+    suppressor = store_suppressor(settings, engine)
+    privacy = PrivacyWorker(settings, lake, engine)
+    erased = erasure_after_first_check(monkeypatch, suppressor, lambda: privacy.run(request.id))
+
+    [run] = Worker(lake, FileSource(tmp_path), suppressor=suppressor).run((USERS,))
+
+    assert erased and erased[0].status == "completed", erased and erased[0].error
+    [counts] = run.batches
+    assert (counts.read, counts.written, counts.suppressed) == (2, 1, 1) and counts.balanced
+    for table in (tables.RAW_PG_USERS, tables.USERS):
+        users = set(read_polars(lake.table(table), columns=("user_id",))["user_id"])
+        assert subject["user_id"] not in users and other["user_id"] in users, table.full_name
+
+
+def test_a_stream_batch_planned_before_an_erasure_commits_without_the_subject(
+    settings: Settings, engine: Engine, lake: Lake, kafka_bootstrap: str, topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The erasure completes while the first micro-batch is planned: its mark makes the batch's commit
+    conflict, and the batch is planned again, reading the suppression list again."""
+    events = [json.loads(line) for line in (SAMPLE_DIR / "events.jsonl").read_text().splitlines()[: SMALL_ROWS * 5]]
+    active = {e.get("user_id") for e in events}
+    subject = next(a for a in accounts(lake).iter_rows(named=True) if a["user_id"] in active)
+    request, _ = submit(engine, settings, "erasure", "customer_id", subject["customer_id"])
+    theirs = {e["event_id"] for e in events if e.get("user_id") == subject["user_id"]}
+    produce(kafka_bootstrap, topic, events)
+    kafka = kafka_settings(kafka_bootstrap, topic)
+    suppressor = store_suppressor(settings, engine)
+    privacy = PrivacyWorker(settings, lake, engine)
+    erased = erasure_after_first_check(monkeypatch, suppressor, lambda: privacy.run(request.id))
+
+    worker = consume_events(
+        stream_worker(lake, kafka, suppressor=suppressor), kafka, stop=threading.Event(), idle_seconds=1.0
+    )
+
+    assert erased and erased[0].status == "completed", erased and erased[0].error
+    batches = worker.batches
+    assert sum(b.suppressed for b in batches) >= len(theirs)
+    assert sum(b.read for b in batches) == sum(b.landed + b.skipped + b.suppressed for b in batches) == len(events)
+    landed = set(read_polars(lake.table(tables.EVENTS), columns=("event_id",))["event_id"])
+    assert not theirs & landed and landed & ({e["event_id"] for e in events} - theirs)
+
+
 def test_a_failed_request_says_why_and_sending_it_again_queues_it_again(
     settings: Settings, engine: Engine, lake: Lake
 ) -> None:
@@ -328,7 +402,7 @@ def test_an_erasure_during_a_build_stops_it_and_the_subject_does_not_come_back(
 
     monkeypatch.setattr(pipeline, "gold_is_current", lambda *_: False)
     monkeypatch.setattr(target, step, erasure_then_step)
-    with pytest.raises(ErasedDuringBuildError, match=request.id):
+    with pytest.raises(ErasureFencedError, match=request.id):
         pipeline.build_gold(settings, lake, now=datetime.now(UTC))
 
     def subject_is_gone() -> bool:
