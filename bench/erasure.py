@@ -4,9 +4,9 @@ Fills a fresh local lakehouse (SQLite catalog) with generated rows written strai
 tables, raw and conformed alike: N_USERS accounts, each with a golden customer and identity links;
 1M orders; 10M events with their raw messages, landed as they happen (ingestion day = event day).
 One account is the subject: ten orders, a hundred events over ten of the ninety days. Then the
-erasure the privacy worker runs (`privacy.erase`: resolve, delete by key, expire and sweep, search
-every file) is timed, and independently of it every data file that held one of the subject's rows
-before is counted, to compare with the files it rewrote.
+erasure the privacy worker runs (`privacy.erase`: resolve, mark every table, resolve again, delete
+by key, expire and sweep, search every file) is timed, and independently of it every data file that
+held one of the subject's rows before is counted, to compare with the files it rewrote.
 
 Printed: `seconds` (the erasure, median of --runs fresh lakes), the steps' seconds, `files_rewritten`,
 `files_holding_subject` (before), `rewritten_ratio` (rewritten / holding; 1.0 means only files that
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.config import load_settings  # noqa: E402
 from lakehouse import write  # noqa: E402
 from lakehouse.lake import Lake  # noqa: E402
-from privacy.erase import delete_rows, purge_history, verify  # noqa: E402
+from privacy.erase import delete_rows, mark_tables, purge_history, verify  # noqa: E402
 from privacy.subject import find_subject  # noqa: E402
 from schema import lake as tables  # noqa: E402
 
@@ -43,7 +43,7 @@ SUBJECT = 4_242  # the subject's account id
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 90
 ACTIVE_DAYS = 10  # the subject's events fall on the first ten days
-STEPS = ("resolve", "delete", "purge", "verify")
+STEPS = ("resolve", "mark", "resolve_again", "delete", "purge", "verify")
 
 
 def figure(line: str) -> None:
@@ -159,6 +159,10 @@ def run_once(events: int, orders: int) -> dict[str, float]:
             holding, total = files_holding_subject(lake)
             marks = [time.perf_counter()]
             subject = find_subject(lake, [f"C-{SUBJECT}"])
+            marks.append(time.perf_counter())
+            mark_tables(lake, request_id="bench")
+            marks.append(time.perf_counter())
+            subject = subject.union(find_subject(lake, [f"C-{SUBJECT}"]))
             marks.append(time.perf_counter())
             receipts = delete_rows(lake, subject, request_id="bench")
             marks.append(time.perf_counter())
