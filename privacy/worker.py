@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from core.config import Settings
+from core.db import truncate_log
 from core.errors import C360Error
 from core.failpoints import failpoint
 from lakehouse.lake import Lake
@@ -177,7 +178,10 @@ class PrivacyWorker:
                     session, request_id=request_id, kind=request.kind, subject_hash=request.subject_hash,
                     receipt=text, now=self.clock(),
                 )  # fmt: skip
-            return self._save(session, request, status=requests.DONE, receipt=text, pending=None, step="done")
+            done = self._save(session, request, status=requests.DONE, receipt=text, pending=None, step="done")
+        if done.kind == "erasure" and not truncate_log(self.engine):
+            logger.warning("the store's write-ahead log was in use: it keeps pre-erasure pages until a checkpoint")
+        return done
 
     def expire_exports(self) -> int:
         """Delete the access exports older than the configured retention; how many."""

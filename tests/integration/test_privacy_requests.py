@@ -112,6 +112,28 @@ def test_an_erasure_request_completes_verified_leaves_a_receipt_and_is_idempoten
         assert len(session.exec(select(LedgerEntry)).all()) == 1, "a completed request is not carried out twice"
 
 
+def test_an_erased_subject_leaves_no_trace_in_the_stores_files(settings: Settings, engine: Engine, lake: Lake) -> None:
+    """SQLite keeps deleted and overwritten rows in free pages and in its write-ahead log until reused: the
+    store's files are read as bytes, independently of SQLite, for the subject's e-mail. They are read by
+    another process: closing a file this process opened would drop its SQLite connections' POSIX locks."""
+    subject = accounts(lake).row(0, named=True)
+    store = Path(str(settings.store.url).removeprefix("sqlite:///"))
+    search = (
+        "import sys, pathlib; store = pathlib.Path(sys.argv[1]); needle = sys.argv[2].encode()\n"
+        "print(*(p.name for p in sorted(store.parent.glob(store.name + '*')) if needle in p.read_bytes()))"
+    )
+
+    def traces() -> list[str]:
+        found = subprocess.run([sys.executable, "-c", search, store, subject["email"]], capture_output=True, check=True)
+        return found.stdout.decode().split()
+
+    assert traces(), "the served profile holds the e-mail before"
+    request, _ = submit(engine, settings, "erasure", "email", subject["email"])
+
+    assert PrivacyWorker(settings, lake, engine).run(request.id).status == "completed"
+    assert traces() == []
+
+
 def test_the_ledger_refuses_updates_and_deletes(engine: Engine) -> None:
     for statement in ("UPDATE privacy_ledger SET receipt = '{}'", "DELETE FROM privacy_ledger"):
         with engine.begin() as connection, pytest.raises(DatabaseError, match="append-only"):
