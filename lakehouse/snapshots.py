@@ -75,12 +75,12 @@ def last_carrying(table: Table | TableMetadata, key: str) -> tuple[int, str] | N
 
 
 def erasure_properties(request_id: str, at: datetime) -> dict[str, str]:
-    """Summary properties of an erasure's delete snapshot: which request, and when."""
+    """Summary properties of an erasure's mark and delete snapshots: which request, and when."""
     return {PROP_ERASURE: request_id, PROP_ERASED_AT: str(int(at.timestamp() * 1000))}
 
 
 def erasure_since(table: Table | TableMetadata, since_ms: int) -> str | None:
-    """The privacy request of an erasure that deleted from this table at or after `since_ms`, if any.
+    """The privacy request of an erasure that marked or deleted from this table at or after `since_ms`, if any.
 
     The mark survives the erasure's own purge: expiry re-commits it on the checkpoint it keeps.
     """

@@ -92,8 +92,8 @@ CLOCK_MARGIN_MS = 1_000  # an erasure stamped by a clock a little behind the bui
 def fenced_against_erasure(since: datetime) -> Iterator[None]:
     """Within the block, refuse to commit to a table an erasure touched since `since`.
 
-    A build reads its inputs first and writes its outputs later: an erasure in between would be
-    undone by outputs computed from rows read before it. Every commit made in the block (in this
+    A build (or a batch landing, or a conform step) reads its inputs first and writes its outputs
+    later: an erasure in between would be undone by outputs computed from rows read before it. Every commit made in the block (in this
     thread or task) is checked on the metadata it commits on, and re-planned on any concurrent
     commit, so an erasure landing between the check and the commit is caught on the retry.
     """
@@ -224,14 +224,16 @@ def append(table: Table, data: pa.Table, *, properties: Mapping[str, str] | None
     return commit_with_retry(table, lambda tx: stage_append(tx, conformed, properties or {}))
 
 
+def stage_mark(tx: Transaction, properties: Mapping[str, str]) -> WriteResult:
+    """Stage a snapshot that adds no rows and carries `properties` (with none, nothing is staged)."""
+    if properties:
+        tx.update_snapshot(snapshot_properties=dict(properties)).fast_append().commit()
+    return WriteResult(table=".".join(tx._table.name()), operation="append")
+
+
 def mark(table: Table, properties: Mapping[str, str]) -> WriteResult:
     """Commit a snapshot that adds nothing and carries `properties`: a mark every later commit sees."""
-
-    def run(tx: Transaction) -> WriteResult:
-        tx.update_snapshot(snapshot_properties=dict(properties)).fast_append().commit()
-        return WriteResult(table=".".join(table.name()), operation="append")
-
-    return commit_with_retry(table, run)
+    return commit_with_retry(table, lambda tx: stage_mark(tx, properties))
 
 
 def append_checked(
@@ -247,9 +249,7 @@ def append_checked(
     def run(tx: Transaction) -> WriteResult:
         rows, properties = plan(lambda key: last_property(tx.table_metadata, key))
         if not len(rows):
-            if properties:
-                tx.update_snapshot(snapshot_properties=dict(properties)).fast_append().commit()
-            return WriteResult(table=".".join(table.name()), operation="append")
+            return stage_mark(tx, properties)
         return stage_append(tx, conform(table.schema().as_arrow(), rows), properties)
 
     return commit_with_retry(table, run, replan_on_conflict=True)
